@@ -1,0 +1,68 @@
+"""One family of exceptions; the CLI turns every SaberError into a message and exit code 2."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "SaberError",
+    "InputError",
+    "DockerUnavailable",
+    "StepFailed",
+    "UnsupportedRequirement",
+]
+
+
+class SaberError(Exception):
+    """Base of every error saber reports to a user without a traceback."""
+
+    exit_code = 2
+
+
+@dataclass
+class Where:
+    """A place in a user's file: used to prefix messages with file:line and field."""
+
+    file: str | None = None
+    line: int | None = None  # 1-based
+    field: str | None = None
+
+    def __str__(self) -> str:
+        place = self.file or ""
+        if self.file and self.line:
+            place += f":{self.line}"
+        if self.field:
+            place += f"{': ' if place else ''}field '{self.field}'"
+        return place
+
+
+class InputError(SaberError):
+    """A user's file (workflow, sweep, job) is missing or wrong."""
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 field: str | None = None) -> None:
+        self.where = Where(str(file) if file is not None else None, line, field)
+        self.message = message
+        place = str(self.where)
+        super().__init__(f"{place}: {message}" if place else message)
+
+
+class DockerUnavailable(SaberError):
+    """No Docker engine answers."""
+
+
+class UnsupportedRequirement(SaberError):
+    """The workflow needs a CWL feature saber does not run."""
+
+    exit_code = 33
+
+
+class StepFailed(SaberError):
+    """A CWL step ended in failure; carries the exit code and the tail of its stderr."""
+
+    def __init__(self, step: str, exit_code: int | None, log_tail: str = "") -> None:
+        self.step = step
+        self.exit_code = exit_code
+        self.log_tail = log_tail
+        code = f"exit code {exit_code}" if exit_code is not None else "failure"
+        super().__init__(f"step '{step}' failed with {code}" + (f"\n{log_tail}" if log_tail else ""))
