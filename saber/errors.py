@@ -60,9 +60,5 @@ class UnsupportedRequirement(SaberError):
 class StepFailed(SaberError):
     """A CWL step ended in failure; carries the exit code and the tail of its stderr."""
 
-    def __init__(self, step: str, exit_code: int | None, log_tail: str = "") -> None:
-        self.step = step
-        self.exit_code = exit_code
-        self.log_tail = log_tail
-        code = f"exit code {exit_code}" if exit_code is not None else "failure"
+XX
         super().__init__(f"step '{step}' failed with {code}" + (f"\n{log_tail}" if log_tail else ""))
