@@ -60,5 +60,9 @@ class UnsupportedRequirement(SaberError):
 class StepFailed(SaberError):
     """A CWL step ended in failure; carries the exit code and the tail of its stderr."""
 
-XX
+    def __init__(self, step: str, tool_exit_code: int | None, log_tail: str = "") -> None:
+        self.step = step
+        self.tool_exit_code = tool_exit_code
+        self.log_tail = log_tail
+        code = f"exit code {tool_exit_code}" if tool_exit_code is not None else "failure"
         super().__init__(f"step '{step}' failed with {code}" + (f"\n{log_tail}" if log_tail else ""))
