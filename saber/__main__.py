@@ -1,0 +1,5 @@
+import sys
+
+from saber.cli import main
+
+sys.exit(main())

@@ -1,0 +1,101 @@
+"""The Airflow operators that run CWL steps. Imported by DAG files: no cwltool at import time."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+from saber.execution._conf import CONF_KEY, storage_root
+
+__all__ = ["CwlStepOperator", "ScatterOperator"]
+
+
+class _StepBase(BaseOperator):
+    """Shared by the step and its scatter helper: how a task sees the plan and the run."""
+
+    ui_color = "#d9ecf9"
+
+    def __init__(self, *, step: dict, plan: dict, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.step = step
+        self.plan = plan
+
+    def _resolver(self, context):
+        from saber.execution import Resolver
+
+        params = context["params"]
+        inputs = {i["id"]: params.get(i["id"], i.get("default")) for i in self.plan["inputs"]}
+        ti = context["ti"]
+        steps = {s["task_id"]: s for s in self.plan["steps"]}
+
+        def fetch(task_id: str) -> Any:
+            if steps[task_id]["scatter"]:
+                shape = ti.xcom_pull(task_ids=f"{task_id}__scatter", key="shape", map_indexes=-1)
+                if shape is None:  # the scatter helper itself was skipped
+                    return None
+                from saber.execution import nest
+
+                count = math.prod(shape)
+                values = ti.xcom_pull(task_ids=[task_id], map_indexes=list(range(count))) if count else []
+                return nest(list(values), shape)
+            return ti.xcom_pull(task_ids=task_id, map_indexes=-1)
+
+        return Resolver(self.plan, inputs, fetch)
+
+    def _overrides(self, context) -> dict:
+        conf = context["dag_run"].conf or {}
+        return (conf.get(CONF_KEY) or {}).get("step_inputs", {}).get(self.step["task_id"], {})
+
+
+class ScatterOperator(_StepBase):
+    """Resolves a scattered step's inputs and returns one job per scatter element; the step's
+    own task is mapped over that list (dynamic task mapping, one task instance per element)."""
+
+    ui_color = "#eeeeee"
+
+    def execute(self, context) -> list[dict]:
+        from saber.execution import finish_inputs, scatter_jobs
+
+        values = self._resolver(context).step_inputs(self.step, self._overrides(context))
+        jobs, shape = scatter_jobs(self.step, values)
+        jobs = [finish_inputs(self.step, job, self.step["requirements"]) for job in jobs]
+        context["ti"].xcom_push(key="shape", value=shape)
+        self.log.info("scatter %s over %s: %d jobs, shape %s", self.step["task_id"],
+                      self.step["scatter"], len(jobs), shape)
+        return jobs
+
+
+class CwlStepOperator(_StepBase):
+    """Runs one CWL step's tool in Docker through cwltool; returns the CWL output object."""
+
+    def __init__(self, *, step: dict, plan: dict, job: dict | None = None, **kwargs: Any) -> None:
+        super().__init__(step=step, plan=plan, **kwargs)
+        self.job = job
+
+    def execute(self, context) -> dict | None:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from saber.execution import finish_inputs, run_tool, when_true
+
+        reqs = self.step["requirements"]
+        if self.job is None:
+            values = self._resolver(context).step_inputs(self.step, self._overrides(context))
+            job = finish_inputs(self.step, values, reqs)
+        else:
+            job = self.job
+        if not when_true(self.step, job, reqs):
+            raise AirflowSkipException(f"'when' is false for step {self.step['task_id']}")
+        ti = context["ti"]
+        where = Path(self.dag_id) / context["run_id"] / self.step["task_id"]
+        if ti.map_index is not None and ti.map_index >= 0:
+            where = where / str(ti.map_index)
+        root = storage_root()
+        result = run_tool(self.step, job, outdir=root / where,
+                          workdir=root / ".work" / where / f"try{ti.try_number}")
+        for name, text in (("stdout", result.stdout), ("stderr", result.stderr)):
+            if text:
+                self.log.info("tool %s:\n%s", name, text.rstrip())
+        return result.outputs

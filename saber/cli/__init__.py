@@ -1,0 +1,52 @@
+"""The `saber` command. Thin: parses arguments, calls the packages, prints with rich."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from saber import __version__
+from saber.errors import SaberError
+
+__all__ = ["main", "arg_parser"]
+
+_EPILOG = """examples:
+  saber run workflows/blob_count.cwl sweeps/blob_count.yml
+  saber run workflows/blob_count.cwl --job workflows/blob_count.job.yml
+  saber dag workflows/blob_count.cwl -o ~/airflow/dags
+  saber ui
+
+State (Airflow's SQLite database, DAG files, step outputs) lives under $SABER_HOME (~/.saber).
+"""
+
+
+def arg_parser() -> argparse.ArgumentParser:
+    from saber.cli import _dag, _run, _ui
+
+    parser = argparse.ArgumentParser(
+        prog="saber", description="Run CWL workflows and parameter sweeps as Airflow 3 DAGs, steps in Docker.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"saber {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in (_run, _dag, _ui):
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = arg_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except SaberError as e:
+        from rich.console import Console
+
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]saber:[/] {e}", markup=True)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("saber: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""saber run WORKFLOW.cwl [SWEEP.yml] [--job JOB.yml] [--outdir DIR]"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+HELP = """Validate WORKFLOW and SWEEP, compile the workflow to an Airflow DAG, and run every sweep
+point as a DAG run with each step in a Docker container. Exit status 0 only if every point
+succeeded; 2 for bad input."""
+
+EXAMPLES = """examples:
+  saber run workflows/blob_count.cwl sweeps/blob_count.yml
+  saber run workflows/blob_count.cwl --job workflows/blob_count.job.yml --outdir results/
+Each point's outputs and a summary.json land in --outdir
+(default ./saber-out/<workflow>/<sweep id>/)."""
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("run", help="run a workflow over a sweep (embedded Airflow)", description=HELP,
+                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("workflow", type=Path, help="CWL Workflow or CommandLineTool (v1.0-v1.2)")
+    p.add_argument("sweep", type=Path, nargs="?", help="parameter-sweep YAML; omit to run one point")
+    p.add_argument("--job", type=Path, help="CWL job file with the base inputs")
+    p.add_argument("--outdir", type=Path, help="where outputs and summary.json go")
+    p.add_argument("--sweep-id", help="name of this sweep (default: a timestamp)")
+    p.add_argument("--workers", type=int, help="task processes (default: the core count)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from saber.embedded import RunSpec, SaberHome, run_sweep
+
+    console = Console(stderr=True, highlight=False)
+    spec = RunSpec(workflow=args.workflow, sweep=args.sweep, job=args.job, outdir=args.outdir,
+                   sweep_id=args.sweep_id, workers=args.workers)
+    home = SaberHome.from_env()
+    with Live(Table(), console=console, refresh_per_second=4, transient=False) as live:
+        def ready(plan: dict, npoints: int) -> None:
+            console.print(f"[bold]{plan['name']}[/]: {len(plan['steps'])} steps, {npoints} point(s); "
+                          f"DAG [cyan]{plan['dag_id']}[/] in {home.dags}")
+
+        summary = run_sweep(spec, home=home, on_ready=ready,
+                            on_progress=lambda runs: live.update(_progress_table(runs)))
+    console.print(_result_table(summary))
+    console.print(f"outputs and summary.json: {summary.outdir}   ({summary.seconds:.1f} s)")
+    console.print("see the runs in the Airflow UI: [bold]saber ui[/]")
+    return 0 if summary.ok else 1
+
+
+def _progress_table(runs) -> Table:
+    points: dict[str, int] = {}
+    steps: dict[str, int] = {}
+    for r in runs:
+        points[r.state] = points.get(r.state, 0) + 1
+        for state, n in r.tasks.items():
+            steps[state] = steps.get(state, 0) + n
+    table = Table(title="progress", show_header=True)
+    for col in ("", "done", "running", "queued", "failed", "skipped"):
+        table.add_column(col)
+    table.add_row("points", str(points.get("success", 0)), str(points.get("running", 0)),
+                  str(points.get("queued", 0)), str(points.get("failed", 0)), "")
+    table.add_row("steps", str(steps.get("success", 0)), str(steps.get("running", 0)),
+                  str(steps.get("queued", 0) + steps.get("scheduled", 0)),
+                  str(steps.get("failed", 0) + steps.get("upstream_failed", 0)), str(steps.get("skipped", 0)))
+    return table
+
+
+def _result_table(summary) -> Table:
+    table = Table(title=f"sweep {summary.sweep_id}")
+    table.add_column("#")
+    table.add_column("parameters")
+    table.add_column("state")
+    table.add_column("outputs")
+    for p in summary.points:
+        colour = "green" if p.state == "success" else "red"
+        table.add_row(str(p.index), _short(p.params), f"[{colour}]{p.state}[/]", _short(_brief(p.outputs)))
+    return table
+
+
+def _brief(value):
+    """Files show as their names in the table; summary.json has everything."""
+    if isinstance(value, dict):
+        if value.get("class") in ("File", "Directory"):
+            return value.get("basename")
+        return {k: _brief(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_brief(v) for v in value]
+    return value
+
+
+def _short(value, limit: int = 90) -> str:
+    if value in (None, {}):
+        return ""
+    text = json.dumps(value, separators=(", ", ": "))
+    return text if len(text) <= limit else text[: limit - 1] + "…"

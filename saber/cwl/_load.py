@@ -1,0 +1,84 @@
+"""Load CWL documents with cwltool and turn its validation errors into file:line messages."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from saber.errors import InputError
+
+__all__ = ["load_process", "loading_context"]
+
+# cwltool/schema-salad prefix each problem with "file.cwl:LINE:COL:"; the first one is the cause.
+_PLACE = re.compile(r"^\s*(?:file://)?(?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+):\s*(?P<msg>.*)$", re.M)
+_FIELD = re.compile(r"field [`'\"](?P<field>[\w$]+)[`'\"]", re.I)
+
+
+def loading_context(**overrides: Any):
+    """A cwltool LoadingContext that builds real Workflow/CommandLineTool objects."""
+    from cwltool.context import LoadingContext
+    from cwltool.workflow import default_make_tool
+
+    ctx = LoadingContext({"construct_tool_object": default_make_tool, "relax_path_checks": True})
+    for key, value in overrides.items():
+        setattr(ctx, key, value)
+    return ctx
+
+
+def load_process(path: str | Path):
+    """Load and validate a CWL Workflow or tool; every failure is an InputError with file:line."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such CWL file", file=path)
+    from cwltool.load_tool import load_tool
+    from schema_salad.exceptions import ValidationException
+    from cwl_utils.errors import WorkflowException
+
+    # cwltool logs the same errors it raises; keep the user's terminal to one message.
+    quiet = logging.getLogger("cwltool")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
+    try:
+        return load_tool(str(path.resolve()), loading_context())
+    except (ValidationException, WorkflowException) as e:
+        raise _as_input_error(str(e), path) from e
+    except FileNotFoundError as e:
+        raise InputError(f"file not found: {e.filename or e}", file=path) from e
+    except Exception as e:  # ruamel/yaml errors surface under several types
+        raise _as_input_error(str(e), path) from e
+    finally:
+        quiet.setLevel(level)
+
+
+def _as_input_error(text: str, path: Path) -> InputError:
+    """Pick the innermost file:line of a cwltool message and keep the whole text readable."""
+    places = list(_PLACE.finditer(text))
+    if not places:
+        return InputError(_tidy(text), file=path)
+    # The deepest place names the actual problem; its message may continue on unprefixed lines.
+    last = places[-1]
+    detail = _tidy(last.group("msg") + " " + text[last.end():])
+    context = [m.group("msg").strip() for m in places[:-1] if m.group("msg").strip()]
+    field = None
+    for line in [detail, *reversed(context)]:
+        if found := _FIELD.findall(line):
+            field = found[-1]
+            break
+    return InputError(detail or "; ".join(context[-2:]), file=_resolve_file(last.group("file"), path),
+                      line=int(last.group("line")), field=field)
+
+
+def _resolve_file(name: str, origin: Path) -> str:
+    """cwltool prints paths relative to the cwd or the document; show one a user can open."""
+    for candidate in (Path(name), origin.parent / name):
+        if candidate.exists():
+            if candidate.resolve() == origin.resolve():
+                return str(origin)
+            return str(candidate.resolve())
+    return name
+
+
+def _tidy(text: str) -> str:
+    return " ".join(text.split())[:2000]

@@ -1,0 +1,283 @@
+"""Compile a loaded cwltool Process into the Plan: plain JSON data the DAG file reads.
+
+A Plan holds everything a task needs at run time (each step's tool document, inherited
+requirements, links between steps) so a DAG file moved to another machine still works.
+
+Value references are strings with a kind prefix:
+  ``in:NAME``            a workflow input
+  ``step:TASK/OUT``      output OUT of the step whose task id is TASK
+  ``port:TASK/IN``       input IN of a subworkflow step TASK (resolved like a step input)
+  ``out:TASK/OUT``       output OUT of a subworkflow step TASK (resolved from inner sources)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from saber.errors import InputError, UnsupportedRequirement
+
+__all__ = ["PLAN_VERSION", "build_plan", "dag_id_for", "short_id", "plan_upstreams"]
+
+PLAN_VERSION = 1
+CUDA = "http://commonwl.org/cwltool#CUDARequirement"
+SABER_NS = "https://saber.dev/cwl#"
+_SABER_HINT = re.compile(r"^(?:https?://[^#]*#|saber:)(?P<key>[\w-]+)$")
+
+
+def short_id(uri: str, base: str) -> str:
+    """'file:///w.cwl#step/out' -> 'step/out' relative to the process id ``base``."""
+    for sep in ("#", "/"):
+        if uri.startswith(base + sep):
+            return uri[len(base) + 1:]
+    return uri.split("#", 1)[-1]
+
+
+def dag_id_for(path: Path) -> str:
+    """A DAG id from the workflow file name, with a short hash of its absolute path so two
+    workflows with the same file name never collide (SABER's DAG ids did)."""
+    stem = re.sub(r"[^\w.-]", "_", path.stem)
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:6]
+    return f"saber_{stem}_{digest}"
+
+
+def _json(value: Any) -> Any:
+    """ruamel CommentedMaps -> plain JSON data."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def build_plan(process, *, path: Path) -> dict:
+    """Compile ``process`` (a cwltool Workflow or single tool) loaded from ``path``."""
+    from cwltool.workflow import Workflow
+
+    if not isinstance(process, Workflow):
+        process = _wrap_tool(process, path)
+    base = process.tool["id"]
+    plan: dict[str, Any] = {
+        "version": PLAN_VERSION,
+        "dag_id": dag_id_for(path),
+        "name": path.stem,
+        "source": str(path.resolve()),
+        "doc": _doc(process.tool),
+        "cwlVersion": process.metadata.get("http://commonwl.org/cwltool#original_cwlVersion")
+        or process.metadata.get("cwlVersion"),
+        "inputs": [_param(p, base) for p in process.tool["inputs"]],
+        "outputs": [],
+        "steps": [],
+        "ports": {},
+        "outports": {},
+    }
+    scope = {short_id(p["id"], base): f"in:{short_id(p['id'], base)}" for p in process.tool["inputs"]}
+    _add_steps(plan, process, base=base, prefix="", group=None, scope=scope)
+    for out in process.tool["outputs"]:
+        plan["outputs"].append({
+            "id": short_id(out["id"], base),
+            "type": _json(out["type"]),
+            "sources": [_ref(s, base, scope) for s in _as_list(out.get("outputSource"))],
+            "linkMerge": out.get("linkMerge"),
+            "pickValue": out.get("pickValue"),
+            "doc": _doc(out),
+        })
+    return plan
+
+
+def _wrap_tool(tool, path: Path):
+    """A tool given alone runs as a one-step workflow whose step id is the file's stem."""
+    from cwltool.workflow import Workflow
+    from saber.cwl._load import loading_context
+
+    step = re.sub(r"[^\w-]", "_", path.stem)
+    base = tool.tool["id"] + "#__wf"
+    ctx = loading_context()
+    wf = {
+        "class": "Workflow",
+        "id": base,
+        "cwlVersion": tool.metadata.get("cwlVersion", "v1.2"),
+        "inputs": [{**{k: v for k, v in i.items() if k not in ("inputBinding",)},
+                    "id": f"{base}/{short_id(i['id'], tool.tool['id'])}"} for i in tool.tool["inputs"]],
+        "outputs": [{"id": f"{base}/{short_id(o['id'], tool.tool['id'])}", "type": o["type"],
+                     "outputSource": f"{base}/{step}/{short_id(o['id'], tool.tool['id'])}"}
+                    for o in tool.tool["outputs"]],
+        "steps": [{
+            "id": f"{base}/{step}",
+            "run": tool.tool,
+            "in": [{"id": f"{base}/{step}/{short_id(i['id'], tool.tool['id'])}",
+                    "source": f"{base}/{short_id(i['id'], tool.tool['id'])}"} for i in tool.tool["inputs"]],
+            "out": [f"{base}/{step}/{short_id(o['id'], tool.tool['id'])}" for o in tool.tool["outputs"]],
+        }],
+        "requirements": [], "hints": [],
+    }
+    ctx.metadata = dict(tool.metadata)
+    return Workflow(wf, ctx)
+
+
+def _param(p: dict, base: str) -> dict:
+    out = {"id": short_id(p["id"], base), "type": _json(p["type"]), "doc": _doc(p)}
+    if "default" in p:
+        out["default"] = _json(p["default"])
+    return out
+
+
+def _doc(obj: dict) -> str | None:
+    doc = obj.get("doc") or obj.get("label")
+    return "\n".join(doc) if isinstance(doc, list) else doc
+
+
+def _ref(uri: str, base: str, scope: dict[str, str]) -> str:
+    """Map a CWL source id to a plan reference using the current scope's names."""
+    name = short_id(uri, base)
+    if name in scope:
+        return scope[name]
+    raise InputError(f"source '{name}' names no input or step output")
+
+
+def _add_steps(plan: dict, wf, *, base: str, prefix: str, group: str | None, scope: dict[str, str]) -> None:
+    from cwltool.workflow import Workflow
+
+    steps = list(wf.steps)
+    # Outputs first, so a source can point at any step regardless of order in the file.
+    for step in steps:
+        sid = short_id(step.id, base)
+        task = prefix + sid
+        for out in step.tool["outputs"]:
+            oname = short_id(out["id"], step.id)
+            kind = "out" if isinstance(step.embedded_tool, Workflow) else "step"
+            scope[f"{sid}/{oname}"] = f"{kind}:{task}/{oname}"
+    for step in steps:
+        sid = short_id(step.id, base)
+        task = prefix + sid
+        inputs = [_step_input(i, step, base, scope) for i in step.tool["inputs"]]
+        if isinstance(step.embedded_tool, Workflow):
+            _add_subworkflow(plan, step, task, inputs)
+            continue
+        plan["steps"].append(_step_record(step, task, group, inputs))
+
+
+def _step_input(i: dict, step, base: str, scope: dict[str, str]) -> dict:
+    rec = {
+        "id": short_id(i["id"], step.id),
+        "sources": [_ref(s, base, scope) for s in _as_list(i.get("source"))],
+        "linkMerge": i.get("linkMerge"),
+        "pickValue": i.get("pickValue"),
+        "valueFrom": i.get("valueFrom"),
+        "type": _json(i.get("type", "Any")),
+        "loadContents": bool(i.get("loadContents")),
+    }
+    if "default" in i:
+        rec["default"] = _json(i["default"])
+    # A step input with no source, default or valueFrom still takes the tool's own default.
+    return rec
+
+
+def _add_subworkflow(plan: dict, step, task: str, inputs: list[dict]) -> None:
+    if step.tool.get("scatter") or step.tool.get("when"):
+        raise UnsupportedRequirement(
+            f"step '{task}': scatter or 'when' on a subworkflow step is not supported yet")
+    inner = step.embedded_tool
+    ibase = inner.tool["id"]
+    for rec in inputs:
+        plan["ports"][f"{task}/{rec['id']}"] = rec
+    scope = {short_id(p["id"], ibase): f"port:{task}/{short_id(p['id'], ibase)}"
+             for p in inner.tool["inputs"]}
+    _add_steps(plan, inner, base=ibase, prefix=f"{task}.", group=task, scope=scope)
+    for out in inner.tool["outputs"]:
+        plan["outports"][f"{task}/{short_id(out['id'], ibase)}"] = {
+            "sources": [_ref(s, ibase, scope) for s in _as_list(out.get("outputSource"))],
+            "linkMerge": out.get("linkMerge"),
+            "pickValue": out.get("pickValue"),
+        }
+
+
+def _step_record(step, task: str, group: str | None, inputs: list[dict]) -> dict:
+    tool = step.embedded_tool
+    scatter = [short_id(s, step.id) for s in _as_list(step.tool.get("scatter"))]
+    requirements = _json(tool.requirements)
+    hints = _json(tool.hints)
+    return {
+        "id": task.rsplit(".", 1)[-1],
+        "task_id": task,
+        "group": group,
+        "class": tool.tool["class"],
+        "doc": _doc(step.tool) or _doc(tool.tool),
+        "in": inputs,
+        "out": [short_id(o["id"], step.id) for o in step.tool["outputs"]],
+        "scatter": scatter,
+        "scatterMethod": step.tool.get("scatterMethod") or ("dotproduct" if scatter else None),
+        "when": step.tool.get("when"),
+        "tool": _json(tool.tool),
+        "cwlVersion": tool.metadata.get("cwlVersion"),
+        "namespaces": _json(tool.metadata.get("$namespaces", {})),
+        "requirements": requirements,
+        "hints": hints,
+        "resources": _resources(requirements, hints),
+        "saber": _saber_hints(requirements + hints),
+    }
+
+
+def _find(reqs: list[dict], cls: str) -> dict | None:
+    return next((r for r in reqs if r.get("class") in (cls, cls.rsplit("#", 1)[-1])), None)
+
+
+def _number(value: Any, default: float) -> float:
+    """ResourceRequirement values may be expressions; those are known only at run time."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+
+
+def _resources(requirements: list[dict], hints: list[dict]) -> dict:
+    """Requirements win over hints; cores decide pool slots, CUDA decides the GPU queue."""
+    rr = _find(requirements, "ResourceRequirement") or _find(hints, "ResourceRequirement") or {}
+    cuda = _find(requirements, CUDA) or _find(hints, CUDA)
+    saber = _saber_hints(requirements + hints)
+    cores = _number(rr.get("coresMin", rr.get("coresMax")), 1.0)
+    ram = _number(rr.get("ramMin", rr.get("ramMax")), 256.0)
+    gpus = 0
+    if cuda:
+        gpus = int(_number(cuda.get("cudaDeviceCountMin", cuda.get("cudaDeviceCount")), 1))
+    queue = saber.get("queue") or ("gpu" if cuda else "default")
+    return {
+        "cores": cores,
+        "ram_mb": ram,
+        "pool_slots": max(1, math.ceil(cores)),
+        "gpus": gpus,
+        "cuda": _json(cuda) if cuda else None,
+        "queue": queue,
+        "pool": "saber_gpu" if queue == "gpu" else "default_pool",
+    }
+
+
+def _saber_hints(items: list[dict]) -> dict:
+    """``hints: saber: {score_format: ...}`` arrives as a class-less mapping or namespaced keys."""
+    found: dict[str, Any] = {}
+    for item in items:
+        cls = str(item.get("class", ""))
+        if cls in ("saber", "saber:Hints", SABER_NS + "Hints") or cls.startswith(SABER_NS):
+            found.update({k: v for k, v in item.items() if k != "class"})
+        for key, value in item.items():
+            if (m := _SABER_HINT.match(str(key))) and "saber" in str(key):
+                found[m.group("key")] = value
+    return found
+
+
+def plan_upstreams(plan: dict, refs: list[str]) -> set[str]:
+    """Task ids a list of references depends on (ports and subworkflow outputs followed)."""
+    found: set[str] = set()
+    stack = list(refs)
+    while stack:
+        kind, _, rest = stack.pop().partition(":")
+        if kind == "step":
+            found.add(rest.rsplit("/", 1)[0])
+        elif kind == "port":
+            stack.extend(plan["ports"][rest]["sources"])
+        elif kind == "out":
+            stack.extend(plan["outports"][rest]["sources"])
+    return found

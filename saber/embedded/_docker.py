@@ -1,0 +1,22 @@
+"""Is a Docker engine answering? One clear sentence when not."""
+
+from __future__ import annotations
+
+from saber.errors import DockerUnavailable
+
+__all__ = ["check_docker"]
+
+
+def check_docker(timeout: float = 10.0) -> None:
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+    except DockerException as e:
+        raise DockerUnavailable(
+            "No Docker engine answers (tried DOCKER_HOST or /var/run/docker.sock): start one, e.g. "
+            "`bash scripts/setup.sh`, or `dockerd` as root, then run saber again.") from e
+    except Exception as e:  # requests/urllib3 errors when the socket exists but nothing listens
+        raise DockerUnavailable(f"No Docker engine answers: {type(e).__name__}. Start dockerd and try again.") from e

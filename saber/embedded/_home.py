@@ -1,0 +1,89 @@
+"""The embedded default: all state under $SABER_HOME, an Airflow home configured for saber."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from saber.errors import SaberError
+
+__all__ = ["SaberHome"]
+
+
+@dataclass(frozen=True)
+class SaberHome:
+    """Paths of one saber home; ``activate()`` must run before anything imports airflow."""
+
+    root: Path
+
+    @classmethod
+    def from_env(cls) -> "SaberHome":
+        return cls(Path(os.environ.get("SABER_HOME", Path.home() / ".saber")).expanduser().resolve())
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.root / "airflow"
+
+    @property
+    def dags(self) -> Path:
+        return self.root / "dags"
+
+    @property
+    def storage(self) -> Path:
+        return Path(os.environ.get("SABER_STORAGE", self.root / "storage"))
+
+    @property
+    def database(self) -> Path:
+        return self.airflow_home / "airflow.db"
+
+    def airflow_env(self) -> dict[str, str]:
+        """Airflow settings for this home (a user's own AIRFLOW__* variables still win)."""
+        cores = str(os.cpu_count() or 2)
+        return {
+            "AIRFLOW_HOME": str(self.airflow_home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": cores,
+            "AIRFLOW__CORE__MAX_MAP_LENGTH": "100000",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.database}",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.airflow_home / "logs"),
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            "SABER_HOME": str(self.root),
+            "SABER_STORAGE": str(self.storage),
+        }
+
+    def activate(self) -> None:
+        """Point this process (and the processes it starts) at this home."""
+        for key, value in self.airflow_env().items():
+            if key.startswith("AIRFLOW__") and key in os.environ and key != "AIRFLOW__CORE__DAGS_FOLDER":
+                continue
+            os.environ[key] = value
+        if "airflow" in sys.modules and os.environ.get("_SABER_ACTIVE") != str(self.root):
+            # airflow reads its configuration once, at import.
+            raise SaberError("internal: saber home activated after airflow was imported")
+        os.environ["_SABER_ACTIVE"] = str(self.root)
+        for path in (self.airflow_home, self.dags, self.storage):
+            path.mkdir(parents=True, exist_ok=True)
+
+    def ensure_database(self) -> None:
+        """Create or upgrade Airflow's SQLite database once per Airflow version."""
+        from importlib.metadata import version
+
+        marker = self.airflow_home / ".saber-db.json"
+        want = {"airflow": version("apache-airflow-core")}
+        if self.database.exists() and marker.exists() and json.loads(marker.read_text()) == want:
+            return
+        result = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"],
+                                capture_output=True, text=True, env=os.environ.copy())
+        if result.returncode != 0:
+            raise SaberError(f"could not create Airflow's database at {self.database}:\n"
+                             + result.stderr[-2000:])
+        marker.write_text(json.dumps(want))

@@ -1,0 +1,71 @@
+"""Read a finished run's workflow outputs from XCom and copy them into the user's outdir."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from saber.execution import Resolver, nest
+
+__all__ = ["run_outputs", "export_outputs"]
+
+
+def run_outputs(plan: dict, run_id: str, inputs: dict, session) -> dict[str, Any]:
+    """The CWL output object of one DAG run, resolved like the workflow's outputSource links."""
+    from airflow.models.xcom import XComModel
+
+    steps = {s["task_id"]: s for s in plan["steps"]}
+
+    def get(task_id: str, map_index: int = -1, key: str = "return_value") -> Any:
+        row = session.query(XComModel).filter_by(dag_id=plan["dag_id"], run_id=run_id, task_id=task_id,
+                                                 map_index=map_index, key=key).one_or_none()
+        return XComModel.deserialize_value(row) if row is not None else None
+
+    def fetch(task_id: str) -> Any:
+        if steps[task_id]["scatter"]:
+            shape = get(f"{task_id}__scatter", key="shape")
+            if shape is None:
+                return None
+            return nest([get(task_id, i) for i in range(math.prod(shape))], shape)
+        return get(task_id)
+
+    resolver = Resolver(plan, inputs, fetch)
+    return {out["id"]: resolver.link(out) for out in plan["outputs"]}
+
+
+def export_outputs(value: Any, dest: Path) -> Any:
+    """Copy every File/Directory in ``value`` into ``dest``; return the object with new locations."""
+    if isinstance(value, list):
+        return [export_outputs(v, dest) for v in value]
+    if not isinstance(value, dict):
+        return value
+    value = {k: v for k, v in value.items() if "://" not in k}  # drop cwltool-internal keys
+    if value.get("class") in ("File", "Directory") and value.get("location", "").startswith("file://"):
+        src = Path(unquote(urlparse(value["location"]).path))
+        dest.mkdir(parents=True, exist_ok=True)
+        target = _free_name(dest / src.name)
+        if src.is_dir():
+            shutil.copytree(src, target)
+        elif src.exists():
+            shutil.copy2(src, target)
+        value.update(location=target.as_uri(), path=str(target), basename=target.name)
+        if value.get("listing"):
+            value.pop("listing")
+        if value.get("secondaryFiles"):
+            value["secondaryFiles"] = export_outputs(value["secondaryFiles"], dest)
+        return value
+    return {k: export_outputs(v, dest) for k, v in value.items()}
+
+
+def _free_name(path: Path) -> Path:
+    """Scattered steps make many files of one name: number the later ones."""
+    if not path.exists():
+        return path
+    stem, suffix = path.name.split(".", 1)[0], "".join(path.suffixes)
+    n = 2
+    while (candidate := path.with_name(f"{stem}_{n}{suffix}")).exists():
+        n += 1
+    return candidate

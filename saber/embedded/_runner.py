@@ -1,0 +1,170 @@
+"""Run DAG runs of one saber DAG to completion without a scheduler service.
+
+The loop is Airflow's own ``dag.test()`` loop (``DagRun.update_state`` decides what is ready,
+including mapping, trigger rules and skips), widened to many runs at once and to a pool of
+worker processes, so points and scatter instances run in parallel. The runs, task instances,
+logs and XComs are ordinary Airflow records: ``saber ui`` shows them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from saber.errors import SaberError
+
+__all__ = ["RunRequest", "RunProgress", "EmbeddedRunner"]
+
+FINISHED = {"success", "failed", "skipped", "upstream_failed", "removed"}
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    run_id: str
+    conf: dict
+
+
+@dataclass
+class RunProgress:
+    """Counts of task-instance states per run, for live display."""
+
+    run_id: str
+    state: str = "queued"
+    tasks: dict[str, int] = field(default_factory=dict)
+
+
+class EmbeddedRunner:
+    """Drives the runs of one DAG file in this process with ``workers`` task processes."""
+
+    def __init__(self, *, dag_file: Path, plan_path: Path, workers: int | None = None) -> None:
+        self.dag_file = dag_file
+        self.plan_path = plan_path
+        self.workers = workers or os.cpu_count() or 2
+
+    def sync(self):
+        """Parse the DAG file and write it to Airflow's database (what the dag processor does)."""
+        from airflow import settings
+        from airflow.dag_processing.bundles.manager import DagBundlesManager
+        from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
+        from airflow.models.dagbag import DBDagBag
+        from airflow.models.pool import Pool
+
+        session = settings.Session()
+        manager = DagBundlesManager()
+        manager.sync_bundles_to_db(session=session)
+        session.commit()
+        bundle = next(b for b in manager.get_all_dag_bundles() if b.name == "dags-folder")
+        bag = BundleDagBag(dag_folder=str(self.dag_file), bundle_path=bundle.path, bundle_name=bundle.name)
+        if bag.import_errors:
+            raise SaberError("the generated DAG file does not import:\n"
+                             + "\n".join(f"{k}: {v}" for k, v in bag.import_errors.items()))
+        sync_bag_to_db(bag, bundle.name, bundle.version)
+        if Pool.get_pool("saber_gpu", session=session) is None:
+            Pool.create_or_update_pool("saber_gpu", slots=1, description="saber: one slot per GPU",
+                                       include_deferred=False, session=session)
+        session.commit()
+        dag_id = next(iter(bag.dags))
+        return DBDagBag().get_latest_version_of_dag(dag_id, session=session), session
+
+    def run(self, requests: list[RunRequest], on_progress: Callable[[list[RunProgress]], None] | None = None,
+            max_active_runs: int | None = None) -> dict[str, str]:
+        """Create and run every requested DAG run; returns run_id -> final state."""
+        from airflow.executors.workloads import BundleInfo, ExecuteTask
+        from airflow.sdk import timezone
+        from airflow.utils.state import DagRunState, TaskInstanceState
+        from airflow.utils.types import DagRunTriggeredByType, DagRunType
+
+        from saber.embedded._workers import init_worker, run_workload
+
+        dag, session = self.sync()
+        max_active = max_active_runs or self.workers * 2
+        waiting = list(requests)
+        active: list[Any] = []
+        finished: dict[str, str] = {}
+        progress = {r.run_id: RunProgress(r.run_id) for r in requests}
+        pending: dict[Future, Any] = {}
+        bundle = BundleInfo(name="dags-folder")
+        pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=init_worker, initargs=(str(self.plan_path),))
+        try:
+            while waiting or active:
+                while waiting and len(active) < max_active:
+                    req = waiting.pop(0)
+                    now = timezone.utcnow()
+                    active.append(dag.create_dagrun(
+                        run_id=req.run_id, logical_date=None, data_interval=None, run_after=now,
+                        conf=req.conf, run_type=DagRunType.MANUAL, triggered_by=DagRunTriggeredByType.CLI,
+                        triggering_user_name="saber", state=DagRunState.RUNNING, start_date=now,
+                        session=session))
+                    session.commit()
+                session.expire_all()
+                busy = len(pending)
+                for dr in list(active):
+                    dr.dag = dag
+                    schedulable, _ = dr.update_state(session=session)
+                    for ti in schedulable:
+                        ti.try_number += 1
+                        ti.state = TaskInstanceState.SCHEDULED
+                    session.commit()
+                    tis = dr.get_task_instances(session=session)
+                    progress[dr.run_id].tasks = _count(tis)
+                    progress[dr.run_id].state = str(dr.state)
+                    if dr.state != DagRunState.RUNNING:
+                        active.remove(dr)
+                        finished[dr.run_id] = str(dr.state)
+                        continue
+                    for ti in tis:
+                        # Fill the workers in run order, so early points finish early.
+                        if ti.state != TaskInstanceState.SCHEDULED or busy >= self.workers:
+                            continue
+                        ti.state = TaskInstanceState.QUEUED
+                        ti.queued_dttm = timezone.utcnow()
+                        session.commit()
+                        workload = ExecuteTask.make(ti, bundle_info=bundle)
+                        pending[pool.submit(run_workload, workload)] = ti.key
+                        busy += 1
+                session.commit()  # end the read transaction before waiting
+                if on_progress:
+                    on_progress(list(progress.values()))
+                if pending:
+                    done, _ = wait(list(pending), timeout=1.0, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        key = pending.pop(fut)
+                        try:
+                            fut.result()
+                        except BrokenProcessPool as e:
+                            raise SaberError(f"a worker process died while running {key.task_id}") from e
+                elif active:
+                    time.sleep(0.05)
+        except BaseException:
+            self._fail_unfinished(session, [dr.run_id for dr in active] + [r.run_id for r in waiting])
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            session.close()
+        return finished
+
+    def _fail_unfinished(self, session, run_ids: list[str]) -> None:
+        """An interrupted run must not stay 'running' in the UI forever."""
+        from airflow.models.dagrun import DagRun
+        from airflow.utils.state import DagRunState
+
+        session.rollback()
+        for dr in session.query(DagRun).filter(DagRun.run_id.in_(run_ids)).all():
+            dr.set_state(DagRunState.FAILED)
+        session.commit()
+
+
+def _count(tis) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for ti in tis:
+        state = str(ti.state) if ti.state else "none"
+        counts[state] = counts.get(state, 0) + 1
+    return counts

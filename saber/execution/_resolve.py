@@ -1,0 +1,166 @@
+"""Resolve a step's inputs from upstream outputs, as a CWL workflow engine does between steps.
+
+Order follows the CWL spec: sources (linkMerge, pickValue) -> default -> scatter -> valueFrom
+-> when. Values of other steps come through ``fetch(task_id)``, which returns the step's output
+object, a list of them for a scattered step, or None for a skipped step.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+from saber.errors import SaberError
+
+__all__ = ["Resolver", "scatter_jobs", "nest"]
+
+Fetch = Callable[[str], Any]
+_JS = [{"class": "InlineJavascriptRequirement"}]
+
+
+class Resolver:
+    """Evaluates plan references for one DAG run."""
+
+    def __init__(self, plan: dict, workflow_inputs: dict, fetch: Fetch) -> None:
+        self.plan = plan
+        self.inputs = workflow_inputs
+        self.fetch = fetch
+        self._cache: dict[str, Any] = {}
+
+    def ref(self, ref: str) -> Any:
+        if ref not in self._cache:
+            self._cache[ref] = self._ref(ref)
+        return self._cache[ref]
+
+    def _ref(self, ref: str) -> Any:
+        kind, _, rest = ref.partition(":")
+        if kind == "in":
+            return self.inputs.get(rest)
+        task, _, port = rest.rpartition("/")
+        if kind == "step":
+            return _pluck(self.fetch(task), port)
+        if kind == "out":
+            return self.link(self.plan["outports"][rest])
+        if kind == "port":
+            siblings = {k.rpartition("/")[2]: v for k, v in self.plan["ports"].items()
+                        if k.rpartition("/")[0] == task}
+            pre = {name: self.link_with_default(rec) for name, rec in siblings.items()}
+            rec = siblings[port]
+            if rec.get("valueFrom") is not None:
+                return evaluate(rec["valueFrom"], pre, _JS, context=pre[port])
+            return pre[port]
+        raise SaberError(f"bad reference in plan: {ref}")
+
+    def link(self, rec: dict) -> Any:
+        """Combine a link's sources with linkMerge and pickValue."""
+        sources = rec.get("sources") or []
+        if not sources:
+            return None
+        values = [self.ref(s) for s in sources]
+        if len(sources) == 1 and not rec.get("linkMerge"):
+            value = values[0]
+        elif rec.get("linkMerge") == "merge_flattened":
+            value = [x for v in values for x in (v if isinstance(v, list) else [v])]
+        else:
+            value = values
+        if rec.get("pickValue"):
+            value = _pick(rec["pickValue"], value)
+        return value
+
+    def link_with_default(self, rec: dict) -> Any:
+        value = self.link(rec)
+        if value is None and "default" in rec:
+            return rec["default"]
+        return value
+
+    def step_inputs(self, step: dict, overrides: dict | None = None) -> dict:
+        """Pre-valueFrom values of every input of ``step`` (sweep overrides applied last)."""
+        values = {rec["id"]: self.link_with_default(rec) for rec in step["in"]}
+        for rec in step["in"]:
+            if values[rec["id"]] is None and rec["id"] not in (overrides or {}):
+                values.pop(rec["id"])  # let the tool's own default apply
+        values.update(overrides or {})
+        return values
+
+
+def _pluck(outputs: Any, port: str) -> Any:
+    if outputs is None:
+        return None
+    if isinstance(outputs, list):  # a scattered step: one output object per instance
+        return [_pluck(o, port) for o in outputs]
+    return outputs.get(port)
+
+
+def _pick(method: str, value: Any) -> Any:
+    items = [v for v in (value if isinstance(value, list) else [value]) if v is not None]
+    if method == "first_non_null":
+        if not items:
+            raise SaberError("pickValue first_non_null: all sources are null")
+        return items[0]
+    if method == "the_only_non_null":
+        if len(items) != 1:
+            raise SaberError(f"pickValue the_only_non_null: {len(items)} sources are non-null")
+        return items[0]
+    if method == "all_non_null":
+        return items
+    raise SaberError(f"unknown pickValue method {method!r}")
+
+
+def evaluate(expr: Any, inputs: dict, requirements: list, *, context: Any = None,
+             cwl_version: str = "v1.2") -> Any:
+    """A CWL parameter reference or JavaScript expression, as cwltool evaluates it."""
+    from cwl_utils import expression
+
+    return expression.do_eval(expr, inputs, requirements, None, None, {}, context=context,
+                              cwlVersion=cwl_version)
+
+
+def finish_inputs(step: dict, values: dict, requirements: list) -> dict:
+    """Apply valueFrom (after scatter), with ``inputs`` the pre-valueFrom values."""
+    out = dict(values)
+    for rec in step["in"]:
+        if rec.get("valueFrom") is not None:
+            out[rec["id"]] = evaluate(rec["valueFrom"], values, requirements,
+                                      context=values.get(rec["id"]))
+    return out
+
+
+def when_true(step: dict, values: dict, requirements: list) -> bool:
+    if step.get("when") is None:
+        return True
+    result = evaluate(step["when"], values, requirements)
+    if not isinstance(result, bool):
+        raise SaberError(f"step '{step['task_id']}': 'when' must give true or false, got {result!r}")
+    return result
+
+
+def scatter_jobs(step: dict, values: dict) -> tuple[list[dict], list[int]]:
+    """Split ``values`` over the step's scatter inputs; returns the jobs and the output shape."""
+    names = step["scatter"]
+    arrays = []
+    for name in names:
+        arr = values.get(name)
+        if not isinstance(arr, list):
+            raise SaberError(f"step '{step['task_id']}': scatter input '{name}' is not an array")
+        arrays.append(arr)
+    method = step.get("scatterMethod") or "dotproduct"
+    if method == "dotproduct":
+        if len({len(a) for a in arrays}) > 1:
+            raise SaberError(f"step '{step['task_id']}': dotproduct scatter over arrays of "
+                             f"different lengths {[len(a) for a in arrays]}")
+        combos = list(zip(*arrays))
+        shape = [len(combos)]
+    else:
+        combos = list(itertools.product(*arrays))
+        shape = [len(a) for a in arrays] if method == "nested_crossproduct" else [len(combos)]
+    jobs = [{**values, **dict(zip(names, combo))} for combo in combos]
+    return jobs, shape
+
+
+def nest(flat: list, shape: list[int]) -> list:
+    """Reshape a scattered step's flat outputs for nested_crossproduct."""
+    if len(shape) <= 1:
+        return flat
+    size = len(flat) // shape[0] if shape[0] else 0
+    return [nest(flat[i * size:(i + 1) * size], shape[1:]) for i in range(shape[0])]

@@ -1,0 +1,119 @@
+"""Run one CWL tool with cwltool's own job machinery (Docker included), outside any workflow.
+
+saber does the workflow part (links, scatter, valueFrom, when) itself; everything about the
+tool - command line, staging, containers, globs, secondaryFiles - stays cwltool's.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from saber.errors import StepFailed
+
+__all__ = ["ToolRun", "run_tool", "preload_tool"]
+
+log = logging.getLogger(__name__)
+_EXIT = re.compile(r"exited with status: (-?\d+)")
+_tools: dict[str, Any] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ToolRun:
+    """What a finished tool left: its CWL output object and its captured streams."""
+
+    outputs: dict
+    stdout: str
+    stderr: str
+
+
+def _key(step: dict) -> str:
+    blob = json.dumps([step["tool"], step["requirements"], step["hints"]], sort_keys=True)
+    return hashlib.sha1(blob.encode()).hexdigest()
+
+
+def preload_tool(step: dict):
+    """Load (once per process) the cwltool object for a plan step; forked children reuse it."""
+    key = _key(step)
+    with _lock:
+        if key not in _tools:
+            from cwltool.load_tool import load_tool
+
+            from saber.cwl import loading_context
+
+            doc = copy.deepcopy(step["tool"])
+            doc.setdefault("cwlVersion", step.get("cwlVersion") or "v1.2")
+            if step.get("namespaces"):
+                doc.setdefault("$namespaces", step["namespaces"])
+            ctx = loading_context(requirements=copy.deepcopy(step["requirements"]),
+                                  hints=copy.deepcopy(step["hints"]), do_validate=False)
+            _tools[key] = load_tool(doc, ctx)
+        return _tools[key]
+
+
+class _ExitCode(logging.Handler):
+    """cwltool logs a tool's exit code rather than returning it; catch it on the way."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.code: int | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if m := _EXIT.search(record.getMessage()):
+            self.code = int(m.group(1))
+
+
+def run_tool(step: dict, job: dict, *, outdir: Path, workdir: Path, network: bool | None = None) -> ToolRun:
+    """Run ``step``'s tool on ``job``; outputs are moved under ``outdir``.
+
+    Raises StepFailed with the tool's exit code and the tail of its stderr.
+    """
+    from cwltool.context import RuntimeContext
+    from cwltool.executors import SingleJobExecutor
+
+    process = preload_tool(step)
+    outdir.mkdir(parents=True, exist_ok=True)
+    for sub in ("tmp", "out"):
+        (workdir / sub).mkdir(parents=True, exist_ok=True)
+    out_path, err_path = workdir / "stdout.txt", workdir / "stderr.txt"
+    handler = _ExitCode()
+    cwl_log = logging.getLogger("cwltool")
+    cwl_log.addHandler(handler)
+    try:
+        with open(out_path, "wb") as out, open(err_path, "wb") as err:
+            ctx = RuntimeContext({
+                "outdir": str(outdir),
+                "basedir": str(workdir),
+                "tmpdir_prefix": str(workdir / "tmp") + "/",
+                "tmp_outdir_prefix": str(workdir / "out") + "/",
+                "stagedir": str(workdir / "stage"),
+                "move_outputs": "move",
+                "default_stdout": out,
+                "default_stderr": err,
+                "rm_tmpdir": True,
+            })
+            outputs, status = SingleJobExecutor()(process, copy.deepcopy(job), ctx, logger=cwl_log)
+    except Exception as e:  # cwltool raises WorkflowException for bad inputs, docker errors...
+        raise StepFailed(step["task_id"], handler.code, _tail(err_path) or str(e)) from e
+    finally:
+        cwl_log.removeHandler(handler)
+    stdout, stderr = _read(out_path), _read(err_path)
+    if status != "success" or outputs is None:
+        raise StepFailed(step["task_id"], handler.code, _tail(err_path))
+    return ToolRun(outputs=outputs, stdout=stdout, stderr=stderr)
+
+
+def _read(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    return "\n".join(_read(path).splitlines()[-lines:])

@@ -1,0 +1,25 @@
+"""The sweep file: its YAML schema, validation with file:line errors, and expansion to points.
+
+`load_sweep` checks the file's shape on its own; `expand` checks it against a workflow (a
+`SweepTarget`) and returns typed, independent `Point`s.
+"""
+
+from __future__ import annotations
+
+from saber.sweep._expand import expand
+from saber.sweep._load import MAX_RANGE_VALUES, load_sweep
+from saber.sweep._model import METHODS, Dimension, Method, Point, Sweep, SweepTarget, Tile, Value
+
+__all__ = [
+    "load_sweep",
+    "expand",
+    "Sweep",
+    "SweepTarget",
+    "Point",
+    "Dimension",
+    "Value",
+    "Tile",
+    "Method",
+    "METHODS",
+    "MAX_RANGE_VALUES",
+]

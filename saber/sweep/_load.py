@@ -1,0 +1,218 @@
+"""Parsing a sweep file and checking its shape; nothing here knows the workflow yet."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from saber.errors import InputError
+from saber.sweep._model import METHODS, Dimension, Sweep, Tile, Value
+from saber._yaml import exact, item_line, key_line, plain, read_yaml, value_line
+
+__all__ = ["load_sweep", "MAX_RANGE_VALUES"]
+
+# A typo in a step (0.0001 for 0.1) should fail fast, not fill memory with a billion points.
+MAX_RANGE_VALUES = 1_000_000
+_LABEL_KEYS = ("range", "values", "parameters", "steps")
+_RANGE_KEYS = ("start", "stop", "step")
+_SAMPLER_KEYS = ("method", "max_iterations", "batch_size", "seed")
+
+
+class _Reader:
+    """Carries the file name so every check can raise an InputError that points at a line."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+
+    def error(self, message: str, line: int | None, field: str | None) -> InputError:
+        return InputError(message, file=self.file, line=line, field=field)
+
+    def sweep(self, doc: Any) -> Sweep:
+        if doc is None:  # an empty file is an empty sweep: one point with nothing set
+            return Sweep(file=self.file)
+        if not isinstance(doc, Mapping):
+            raise self.error(f"a sweep file must be a mapping of labels or inputs, "
+                             f"got {_kind(doc)}", _line(doc, 1), None)
+        dimensions = []
+        options: dict[str, Any] = {}
+        for key, node in doc.items():
+            line = key_line(doc, key)
+            if not isinstance(key, str):
+                raise self.error(f"keys must be names, got {key!r}", line, None)
+            if key == "sampler":
+                options = self.sampler(node, line)
+            else:
+                dimensions.append(self.dimension(key, node, line))
+        return Sweep(file=self.file, dimensions=tuple(dimensions), **options)
+
+    def dimension(self, key: str, node: Any, line: int | None) -> Dimension:
+        if isinstance(node, list):
+            return Dimension(key=key, line=line or 1, listed=True,
+                             values=self.value_list(node, key, line))
+        if not isinstance(node, Mapping):
+            raise self.error(f"expected a list of values or a mapping with 'range' or 'values', "
+                             f"got {_kind(node)}", line, key)
+        unknown = [k for k in node if k not in _LABEL_KEYS]
+        if unknown:
+            raise self.error(f"unknown key '{unknown[0]}' (expected {', '.join(_LABEL_KEYS)})",
+                             key_line(node, unknown[0], line), key)
+        if "range" in node and "values" in node:
+            raise self.error("give either 'range' or 'values', not both",
+                             key_line(node, "values", line), key)
+        if "range" not in node and "values" not in node:
+            raise self.error("a label needs 'range' or 'values'", line, key)
+        values, tile = self.values_of(node, key, line)
+        parameters, parameters_lines = self.parameters(node, key, line, tile)
+        steps, steps_lines = self.steps(node, key, line)
+        return Dimension(key=key, line=line or 1, values=values, listed=False,
+                         parameters=parameters, parameters_lines=parameters_lines,
+                         steps=steps, steps_lines=steps_lines, tile=tile)
+
+    def values_of(self, node: Mapping, key: str,
+                  line: int | None) -> tuple[tuple[Value, ...], Tile | None]:
+        name = "range" if "range" in node else "values"
+        body, body_line = node[name], value_line(node, name, line)
+        if isinstance(body, list):
+            return self.value_list(body, f"{key}.{name}", body_line), None
+        if name == "range" and isinstance(body, Mapping):
+            return self.numeric_range(body, f"{key}.range", body_line)
+        expected = "a list or {start, stop, step}" if name == "range" else "a list"
+        raise self.error(f"'{name}' must be {expected}, got {_kind(body)}", body_line, key)
+
+    def value_list(self, node: list, field: str, line: int | None) -> tuple[Value, ...]:
+        if not node:
+            raise self.error("the list of values is empty", line, field)
+        return tuple(Value(plain(v), item_line(node, i, line) or 1) for i, v in enumerate(node))
+
+    def numeric_range(self, node: Mapping, field: str,
+                      line: int | None) -> tuple[tuple[Value, ...], Tile]:
+        unknown = [k for k in node if k not in _RANGE_KEYS]
+        if unknown:
+            raise self.error(f"unknown key '{unknown[0]}' in range (expected start, stop, step)",
+                             key_line(node, unknown[0], line), field)
+        missing = [k for k in _RANGE_KEYS if k not in node]
+        if missing:
+            raise self.error(f"range needs {', '.join(missing)}", line, field)
+        for k in _RANGE_KEYS:
+            if isinstance(node[k], bool) or not isinstance(node[k], (int, float)):
+                raise self.error(f"range {k} must be a number, got {_kind(node[k])}",
+                                 value_line(node, k, line), f"{field}.{k}")
+            if not math.isfinite(node[k]):
+                raise self.error(f"range {k} must be finite", value_line(node, k, line),
+                                 f"{field}.{k}")
+        start, stop, step = (exact(node[k]) for k in _RANGE_KEYS)
+        step_line = value_line(node, "step", line)
+        if step == 0:
+            raise self.error("range step must not be 0", step_line, f"{field}.step")
+        if step < 0:
+            raise self.error(f"range step must be positive, got {plain(node['step'])}",
+                             step_line, f"{field}.step")
+        if start > stop:
+            raise self.error(f"range start {plain(node['start'])} is after stop "
+                             f"{plain(node['stop'])}", value_line(node, "start", line), field)
+        count = math.ceil((stop - start) / step)
+        if count == 0:
+            raise self.error(f"range is empty: start equals stop ({plain(node['stop'])}); "
+                             f"stop is excluded", line, field)
+        if count > MAX_RANGE_VALUES:
+            raise self.error(f"range has {count} values, more than {MAX_RANGE_VALUES}",
+                             step_line, field)
+        # start and step decide the values' type: {start: 0, stop: 9.5, step: 1} gives ints.
+        ints = isinstance(node["start"], int) and isinstance(node["step"], int)
+        # start + i*step, never a running sum, so no error accumulates along the range.
+        numbers = (start + i * step for i in range(count))
+        values = tuple(Value(int(n) if ints else float(n), line or 1) for n in numbers)
+        return values, Tile(step=step, stop=stop, stop_value=plain(node["stop"]))
+
+    def parameters(self, node: Mapping, key: str, line: int | None,
+                   tile: Tile | None) -> tuple[dict[str, str] | None, dict[str, int]]:
+        if "parameters" not in node:
+            return None, {}
+        body, body_line = node["parameters"], value_line(node, "parameters", line)
+        if not isinstance(body, Mapping) or set(body) not in ({"min", "max"}, {"abs"}):
+            raise self.error("parameters must be {min: NAME, max: NAME} or {abs: NAME}",
+                             body_line, f"{key}.parameters")
+        names, lines = {}, {}
+        for role, name in body.items():
+            role_line = value_line(body, role, body_line) or 1
+            if not isinstance(name, str) or not name:
+                raise self.error(f"parameters.{role} must name a step input, got {_kind(name)}",
+                                 role_line, f"{key}.parameters.{role}")
+            names[str(role)], lines[str(role)] = str(name), role_line
+        if "min" in names and tile is None:
+            raise self.error("parameters min/max need a range with start, stop and step",
+                             body_line, f"{key}.parameters")
+        return names, lines
+
+    def steps(self, node: Mapping, key: str,
+              line: int | None) -> tuple[tuple[str, ...] | None, tuple[int, ...]]:
+        if "steps" not in node:
+            return None, ()
+        body, body_line = node["steps"], value_line(node, "steps", line)
+        if isinstance(body, str):  # `steps: one_step` is a natural way to name one step
+            body = [body]
+        if not isinstance(body, list) or not body:
+            raise self.error("steps must be a non-empty list of step names", body_line,
+                             f"{key}.steps")
+        steps: dict[str, int] = {}  # step -> line; a dict keeps file order and drops repeats
+        for i, step in enumerate(body):
+            step_line = item_line(body, i, body_line) or 1
+            if not isinstance(step, str) or not step:
+                raise self.error(f"a step name must be a string, got {_kind(step)}", step_line,
+                                 f"{key}.steps")
+            steps.setdefault(str(step), step_line)
+        return tuple(steps), tuple(steps.values())
+
+    def sampler(self, node: Any, line: int | None) -> dict[str, Any]:
+        if not isinstance(node, Mapping):
+            raise self.error(f"sampler must be a mapping, got {_kind(node)}", line, "sampler")
+        unknown = [k for k in node if k not in _SAMPLER_KEYS]
+        if unknown:
+            raise self.error(f"unknown sampler key '{unknown[0]}' "
+                             f"(expected {', '.join(_SAMPLER_KEYS)})",
+                             key_line(node, unknown[0], line), "sampler")
+        method = node.get("method", "grid")
+        if method not in METHODS:
+            raise self.error(f"unknown sampler method {plain(method)!r} "
+                             f"(known: {', '.join(METHODS)})",
+                             value_line(node, "method", line), "sampler.method")
+        options: dict[str, Any] = {"method": str(method), "sampler_line": line}
+        for k, low in (("max_iterations", 1), ("batch_size", 1), ("seed", 0)):
+            if k not in node:
+                continue
+            v = node[k]
+            if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                what = "a positive int" if low else "an int >= 0"
+                raise self.error(f"{k} must be {what}, got {plain(v)!r}",
+                                 value_line(node, k, line), f"sampler.{k}")
+            options[k] = int(v)
+        if method == "random" and "max_iterations" not in options:
+            raise self.error("the random sampler needs max_iterations", line, "sampler")
+        return options
+
+
+def load_sweep(path: str | os.PathLike[str]) -> Sweep:
+    """Parse a sweep file and check its shape; errors name the file and line.
+
+    Raises:
+        InputError: the file is missing, is not YAML, or does not have a sweep's shape.
+    """
+    path = Path(path)
+    return _Reader(str(path)).sweep(read_yaml(path))
+
+
+def _kind(node: Any) -> str:
+    value = plain(node)
+    kind = ("a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list)
+            else "null" if value is None else type(value).__name__)
+    return kind if isinstance(value, (dict, list)) or value is None else f"{kind} {value!r}"
+
+
+def _line(node: Any, default: int) -> int:
+    try:
+        return node.lc.line + 1
+    except AttributeError:
+        return default
