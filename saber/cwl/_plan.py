@@ -118,7 +118,9 @@ def _wrap_tool(tool, path: Path):
         "requirements": [], "hints": [],
     }
     ctx.metadata = dict(tool.metadata)
-    return Workflow(wf, ctx)
+    from schema_salad.sourceline import cmap
+
+    return Workflow(cmap(wf), ctx)
 
 
 def _param(p: dict, base: str) -> dict:

@@ -55,6 +55,7 @@ class SaberHome:
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.database}",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.airflow_home / "logs"),
+            # Quiet on the user's terminal; the workers raise task logs back to INFO.
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
             "SABER_HOME": str(self.root),
             "SABER_STORAGE": str(self.storage),

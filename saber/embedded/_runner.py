@@ -48,6 +48,13 @@ class EmbeddedRunner:
         self.plan_path = plan_path
         self.workers = workers or os.cpu_count() or 2
 
+    @property
+    def worker_log(self) -> Path:
+        """Where the worker processes' own messages go (task logs are separate files)."""
+        from airflow.configuration import conf
+
+        return Path(conf.get("logging", "base_log_folder")) / "saber-workers.log"
+
     def sync(self):
         """Parse the DAG file and write it to Airflow's database (what the dag processor does)."""
         from airflow import settings
@@ -81,9 +88,10 @@ class EmbeddedRunner:
         from airflow.utils.state import DagRunState, TaskInstanceState
         from airflow.utils.types import DagRunTriggeredByType, DagRunType
 
-        from saber.embedded._workers import init_worker, run_workload
+        from saber.embedded._workers import init_worker, run_workload, warm_execution_api
 
         dag, session = self.sync()
+        warm_execution_api()
         max_active = max_active_runs or self.workers * 2
         waiting = list(requests)
         active: list[Any] = []
@@ -92,7 +100,8 @@ class EmbeddedRunner:
         pending: dict[Future, Any] = {}
         bundle = BundleInfo(name="dags-folder")
         pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=init_worker, initargs=(str(self.plan_path),))
+                                   initializer=init_worker,
+                                   initargs=(str(self.plan_path), str(self.worker_log)))
         try:
             while waiting or active:
                 while waiting and len(active) < max_active:

@@ -8,15 +8,61 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["init_worker", "run_workload"]
+__all__ = ["init_worker", "run_workload", "warm_execution_api"]
 
 _client: Any = None
+_warm_app: Any = None
 
 
-def init_worker(plan_path: str) -> None:
+def warm_execution_api() -> None:
+    """Build the Execution API app once, in the parent, before the workers fork.
+
+    Its first request generates every versioned router (cadwyn), which takes seconds and would
+    otherwise be paid by each worker's first task. The event-loop thread cannot cross a fork,
+    so each worker still makes its own transport around this app.
+    """
+    global _warm_app
+    from airflow.api_fastapi.execution_api.app import InProcessExecutionAPI
+
+    app = InProcessExecutionAPI().app
+    if not getattr(app, "_cadwyn_initialized", True):
+        app._cadwyn_initialize()
+    _warm_app = app
+
+
+def _worker_client():
+    """What ``InProcessTestSupervisor._api_client`` builds, around the pre-built app."""
+    from airflow.api_fastapi.common.dagbag import dag_bag_from_app
+    from airflow.api_fastapi.execution_api.app import InProcessExecutionAPI
+    from airflow.models.dagbag import DBDagBag
+    from airflow.sdk.execution_time.supervisor import InProcessTestSupervisor
+
+    api = InProcessExecutionAPI()
+    if _warm_app is not None:
+        api._app = _warm_app
+    dag_bag = DBDagBag()
+    api.app.dependency_overrides[dag_bag_from_app] = lambda: dag_bag
+    client = InProcessTestSupervisor._Client(base_url=None, token="", dry_run=True, transport=api.transport)
+    client.base_url = "http://in-process.invalid./"
+    return client
+
+
+def init_worker(plan_path: str, log_file: str) -> None:
     """Runs once per forked worker; everything loaded here is shared by the task processes it forks."""
     global _client
+    import os
+
+    # The supervisors' own chatter goes to a file, not the user's terminal; each task's log
+    # still goes to its Airflow log file.
+    fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
     from airflow import settings
+
+    # saber run keeps Airflow at WARNING on the terminal; task logs carry INFO (tool output).
+    # Airflow reads AIRFLOW__* variables at every lookup, so this reaches the task processes.
+    os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "INFO"
     from airflow.sdk.execution_time import supervisor
 
     # The parent's pooled SQLite connections must not be used from two processes.
@@ -34,7 +80,7 @@ def init_worker(plan_path: str) -> None:
         return original(self, max_wait_time, raise_on_timeout=raise_on_timeout, expect_signal=expect_signal)
 
     supervisor.ActivitySubprocess._service_subprocess = _service
-    _client = supervisor.InProcessTestSupervisor._api_client(dag=True)
+    _client = _worker_client()
 
     # Load the tools now, in the worker, so each task process starts with them.
     import airflow.sdk.execution_time.task_runner  # noqa: F401

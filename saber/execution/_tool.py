@@ -86,6 +86,10 @@ def run_tool(step: dict, job: dict, *, outdir: Path, workdir: Path, network: boo
     out_path, err_path = workdir / "stdout.txt", workdir / "stderr.txt"
     handler = _ExitCode()
     cwl_log = logging.getLogger("cwltool")
+    # cwltool prints to stderr as well as logging; inside a task that shows every line twice.
+    echoes = [h for h in cwl_log.handlers if type(h) is logging.StreamHandler]
+    for echo in echoes:
+        cwl_log.removeHandler(echo)
     cwl_log.addHandler(handler)
     try:
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
@@ -105,6 +109,8 @@ def run_tool(step: dict, job: dict, *, outdir: Path, workdir: Path, network: boo
         raise StepFailed(step["task_id"], handler.code, _tail(err_path) or str(e)) from e
     finally:
         cwl_log.removeHandler(handler)
+        for echo in echoes:
+            cwl_log.addHandler(echo)
     stdout, stderr = _read(out_path), _read(err_path)
     if status != "success" or outputs is None:
         raise StepFailed(step["task_id"], handler.code, _tail(err_path))

@@ -1,0 +1,111 @@
+"""End to end: the real command line, real Airflow runs, real Docker containers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from saber_testing import DATA, HOME, ROOT, needs_docker, run_saber
+
+pytestmark = [needs_docker, pytest.mark.docker, pytest.mark.slow]
+CWL = DATA / "cwl"
+
+
+def _summary(outdir: Path) -> dict:
+    return json.loads((outdir / "summary.json").read_text())
+
+
+def _log(dag_id: str, run_id: str, task_id: str, map_index: int | None = None) -> str:
+    folder = HOME.airflow_home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+    if map_index is not None:
+        folder = folder / f"map_index={map_index}"
+    return (folder / "attempt=1.log").read_text()
+
+
+def _task_states(dag_id: str, run_id: str) -> dict[tuple[str, int], str]:
+    from airflow import settings
+    from airflow.models.taskinstance import TaskInstance
+
+    session = settings.Session()
+    try:
+        rows = session.query(TaskInstance).filter_by(dag_id=dag_id, run_id=run_id).all()
+        return {(ti.task_id, ti.map_index): str(ti.state) for ti in rows}
+    finally:
+        session.close()
+
+
+def test_sample_sweep(saber_home, tmp_path):
+    out = tmp_path / "out"
+    result = run_saber("run", "workflows/blob_count.cwl", "sweeps/blob_count.yml", "--outdir", str(out))
+    assert result.returncode == 0, result.stderr
+    summary = _summary(out)
+    assert [p["params"] for p in summary["points"]] == [
+        {"noise": 0.05, "n_blobs": 8}, {"noise": 0.05, "n_blobs": 16},
+        {"noise": 0.6, "n_blobs": 8}, {"noise": 0.6, "n_blobs": 16}]
+    for point in summary["points"]:
+        assert point["state"] == "success"
+        outputs = point["outputs"]
+        assert len(outputs["counts"]) == 3 and all(isinstance(c, int) for c in outputs["counts"])
+        report = Path(outputs["report"]["path"])
+        assert report.is_file() and str(report).startswith(str(out))
+        assert json.loads(report.read_text())["best_f1"] == pytest.approx(outputs["best_f1"], abs=1e-4)
+    low_noise = summary["points"][0]["outputs"]
+    assert low_noise["best_f1"] >= 0.9 and low_noise["counts"][0] == 8
+    # One DAG, one DAG run per point, each scattered step mapped per threshold.
+    run_id = summary["points"][0]["dag_run_id"]
+    states = _task_states(summary["dag_id"], run_id)
+    assert states[("threshold", 2)] == "success" and states[("label", 0)] == "success"
+    assert "F1:" in _log(summary["dag_id"], run_id, "evaluate")
+
+
+def test_scatter_valuefrom_single_point(saber_home, tmp_path):
+    job = tmp_path / "job.yml"
+    job.write_text("messages: [x, y]\nsuffix: '?'\n")
+    result = run_saber("run", str(CWL / "scatter_wf.cwl"), "--job", str(job), "--outdir", str(tmp_path / "o"))
+    assert result.returncode == 0, result.stderr
+    point = _summary(tmp_path / "o")["points"][0]
+    assert point["outputs"]["texts"] == ["x? x 1", "y? x 1"]
+    assert Path(point["outputs"]["joined"]["path"]).read_text() == "x? x 1\ny? x 1\n"
+
+
+def test_failing_tool_reports_exit_code_and_stderr(saber_home, tmp_path):
+    result = run_saber("run", str(CWL / "fail.cwl"), "--outdir", str(tmp_path / "o"))
+    assert result.returncode == 1
+    summary = _summary(tmp_path / "o")
+    point = summary["points"][0]
+    assert point["state"] == "failed" and point["outputs"] is None
+    log = _log(summary["dag_id"], point["dag_run_id"], "fail")
+    assert "exit code 3" in log and "boom: bad voxel" in log
+
+
+def test_when_false_skips_and_gives_null(saber_home, tmp_path):
+    result = run_saber("run", str(CWL / "when_wf.cwl"), "--outdir", str(tmp_path / "o"))
+    assert result.returncode == 0, result.stderr
+    summary = _summary(tmp_path / "o")
+    point = summary["points"][0]
+    assert point["outputs"] == {"text": None, "always": "hi x 1"}
+    states = _task_states(summary["dag_id"], point["dag_run_id"])
+    assert states[("maybe", -1)] == "skipped" and states[("always", -1)] == "success"
+
+
+def test_subworkflow_runs_as_task_group(saber_home, tmp_path):
+    result = run_saber("run", str(CWL / "sub_echo_wf.cwl"), "--outdir", str(tmp_path / "o"))
+    assert result.returncode == 0, result.stderr
+    summary = _summary(tmp_path / "o")
+    point = summary["points"][0]
+    assert point["outputs"]["said"] == "neuron-x x 1"
+    assert Path(point["outputs"]["joined"]["path"]).read_text() == "neuron-x x 1\n" * 2
+    states = _task_states(summary["dag_id"], point["dag_run_id"])
+    assert states[("twice.say", -1)] == "success" and states[("twice.join", -1)] == "success"
+
+
+def test_saber_dag_file_is_self_contained(saber_home, tmp_path):
+    result = run_saber("dag", "workflows/blob_count.cwl", "-o", str(tmp_path / "dags"))
+    assert result.returncode == 0, result.stderr
+    files = sorted(p.name for p in (tmp_path / "dags").iterdir())
+    assert len(files) == 2 and files[0].endswith(".plan.json") and files[1].endswith(".py")
+    plan = json.loads(next((tmp_path / "dags").glob("*.plan.json")).read_text())
+    assert all("tool" in s and s["tool"]["class"] == "CommandLineTool" for s in plan["steps"])
+    assert str(ROOT) in plan["source"]

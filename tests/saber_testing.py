@@ -1,0 +1,42 @@
+"""Shared by the tests: the session's throw-away $SABER_HOME, set before anything imports airflow."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
+
+if "SABER_TEST_HOME" not in os.environ:
+    os.environ["SABER_TEST_HOME"] = tempfile.mkdtemp(prefix="saber-test-home-")
+os.environ["SABER_HOME"] = os.environ["SABER_TEST_HOME"]
+os.environ.pop("SABER_STORAGE", None)
+
+from saber.embedded import SaberHome  # noqa: E402  (no airflow import here)
+
+HOME = SaberHome.from_env()
+HOME.activate()
+
+
+def docker_ready() -> bool:
+    if not shutil.which("docker"):
+        return False
+    probe = subprocess.run(["docker", "image", "inspect", "saber/blobs:0.1.0"], capture_output=True)
+    return probe.returncode == 0
+
+
+needs_docker = pytest.mark.skipif(not docker_ready(), reason="needs Docker and the saber/blobs image "
+                                  "(bash scripts/setup.sh)")
+
+
+def run_saber(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """The real command line, in a subprocess, on the session's home."""
+    return subprocess.run([sys.executable, "-m", "saber", *args], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, **(env or {})}, timeout=timeout)
