@@ -61,7 +61,7 @@ def dag_from_plan(plan_path: str | Path) -> DAG:
         heads, tails = {}, {}
         for step in plan["steps"]:
             group = _group(groups, step["group"])
-            local = step["task_id"].rsplit(".", 1)[-1]
+            local = step["id"]
             res = step["resources"]
             kw = {"step": step, "plan": plan, "task_group": group, "pool_slots": res["pool_slots"],
                   "queue": res["queue"], "executor_config": {"saber": res}, "doc_md": step.get("doc")}

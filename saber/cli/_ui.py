@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import secrets
+import signal
 import subprocess
 import sys
+import time
 
 HELP = """Start the Airflow web UI on 127.0.0.1 over $SABER_HOME: one DAG per workflow, one DAG
-run per sweep point, each step a task with its log. Stop it with Ctrl-C."""
+run per sweep point, each step a task with its log. A scheduler and DAG processor start with it
+so that runs launched from the UI's Trigger form execute (unpause the DAG first: `saber run`
+keeps the DAGs it drives paused). Stop everything with Ctrl-C."""
 
 EXAMPLES = """example:
   saber ui --port 8080      # then open http://127.0.0.1:8080 and log in as admin"""
@@ -19,6 +25,8 @@ def add_parser(sub) -> None:
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--no-scheduler", action="store_true",
+                   help="only the web UI: runs triggered from it will wait")
     p.set_defaults(func=run)
 
 
@@ -28,28 +36,54 @@ def run(args: argparse.Namespace) -> int:
     home = SaberHome.from_env()
     home.activate()
     home.ensure_database()
-    env = dict(os.environ, AIRFLOW__API__BASE_URL=f"http://{args.host}:{args.port}")
-    cmd = [sys.executable, "-m", "airflow", "api-server", "--host", args.host, "--port", str(args.port)]
-    print(f"Airflow UI: http://{args.host}:{args.port}/  (user admin, password: {_password(home)})",
-          flush=True)
+    base = f"http://{args.host}:{args.port}"
+    env = dict(os.environ,
+               AIRFLOW__API__BASE_URL=base,
+               AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"{base}/execution/",
+               # The api-server signs task tokens that the scheduler's workers present.
+               AIRFLOW__API_AUTH__JWT_SECRET=_secret(home, "jwt_secret"),
+               AIRFLOW__API__SECRET_KEY=_secret(home, "secret_key"))
+    commands = [["api-server", "--host", args.host, "--port", str(args.port)]]
+    if not args.no_scheduler:
+        commands += [["scheduler"], ["dag-processor"]]
+    print(f"Airflow UI: {base}/  (user admin, password: {_password(home)})", flush=True)
     print(f"state: {home.root}   stop with Ctrl-C", flush=True)
-    proc = subprocess.Popen(cmd, env=env)
+    procs = [subprocess.Popen([sys.executable, "-m", "airflow", *cmd], env=env) for cmd in commands]
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        return proc.wait()
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+        return next(p.returncode for p in procs if p.poll() is not None) or 1
     except KeyboardInterrupt:
-        proc.terminate()
-        proc.wait(timeout=30)
         return 0
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def _secret(home, name: str) -> str:
+    """One secret per saber home, kept beside Airflow's config, shared by all its processes."""
+    path = home.airflow_home / ".saber-secrets.json"
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    if name not in stored:
+        stored[name] = secrets.token_urlsafe(32)
+        path.write_text(json.dumps(stored))
+        path.chmod(0o600)
+    return stored[name]
 
 
 def _password(home) -> str:
     """SimpleAuthManager keeps generated passwords in a JSON file; make it on first use."""
-    import json
-    import secrets
-
     path = home.airflow_home / "simple_auth_manager_passwords.json.generated"
     if path.exists():
         return json.loads(path.read_text()).get("admin", "?")
     password = secrets.token_urlsafe(12)
     path.write_text(json.dumps({"admin": password}))
+    path.chmod(0o600)
     return password

@@ -12,7 +12,7 @@ from saber.errors import InputError
 __all__ = ["load_process", "loading_context"]
 
 # cwltool/schema-salad prefix each problem with "file.cwl:LINE:COL:"; the first one is the cause.
-_PLACE = re.compile(r"^\s*(?:file://)?(?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+):\s*(?P<msg>.*)$", re.M)
+_PLACE = re.compile(r"^[ \t]*(?:file://)?(?P<file>[^\s:][^:\n]*):(?P<line>\d+):(?P<col>\d+):[ \t]*(?P<msg>.*)$", re.M)
 _FIELD = re.compile(r"field [`'\"](?P<field>[\w$]+)[`'\"]", re.I)
 
 

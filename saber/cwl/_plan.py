@@ -146,7 +146,8 @@ def _ref(uri: str, base: str, scope: dict[str, str]) -> str:
 def _add_steps(plan: dict, wf, *, base: str, prefix: str, group: str | None, scope: dict[str, str]) -> None:
     from cwltool.workflow import Workflow
 
-    steps = list(wf.steps)
+    # File order, not cwltool's (which follows hash order), so a plan is reproducible.
+    steps = sorted(wf.steps, key=lambda s: (getattr(getattr(s.tool, "lc", None), "line", 0) or 0, s.id))
     # Outputs first, so a source can point at any step regardless of order in the file.
     for step in steps:
         sid = short_id(step.id, base)
@@ -162,7 +163,7 @@ def _add_steps(plan: dict, wf, *, base: str, prefix: str, group: str | None, sco
         if isinstance(step.embedded_tool, Workflow):
             _add_subworkflow(plan, step, task, inputs)
             continue
-        plan["steps"].append(_step_record(step, task, group, inputs))
+        plan["steps"].append(_step_record(step, sid, task, group, inputs))
 
 
 def _step_input(i: dict, step, base: str, scope: dict[str, str]) -> dict:
@@ -200,13 +201,13 @@ def _add_subworkflow(plan: dict, step, task: str, inputs: list[dict]) -> None:
         }
 
 
-def _step_record(step, task: str, group: str | None, inputs: list[dict]) -> dict:
+def _step_record(step, sid: str, task: str, group: str | None, inputs: list[dict]) -> dict:
     tool = step.embedded_tool
     scatter = [short_id(s, step.id) for s in _as_list(step.tool.get("scatter"))]
     requirements = _json(tool.requirements)
     hints = _json(tool.hints)
     return {
-        "id": task.rsplit(".", 1)[-1],
+        "id": sid,
         "task_id": task,
         "group": group,
         "class": tool.tool["class"],
@@ -227,7 +228,8 @@ def _step_record(step, task: str, group: str | None, inputs: list[dict]) -> dict
 
 
 def _find(reqs: list[dict], cls: str) -> dict | None:
-    return next((r for r in reqs if r.get("class") in (cls, cls.rsplit("#", 1)[-1])), None)
+    """The most specific requirement wins: cwltool lists inherited ones first, the tool's last."""
+    return next((r for r in reversed(reqs) if r.get("class") in (cls, cls.rsplit("#", 1)[-1])), None)
 
 
 def _number(value: Any, default: float) -> float:

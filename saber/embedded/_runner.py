@@ -73,6 +73,11 @@ class EmbeddedRunner:
             raise SaberError("the generated DAG file does not import:\n"
                              + "\n".join(f"{k}: {v}" for k, v in bag.import_errors.items()))
         sync_bag_to_db(bag, bundle.name, bundle.version)
+        # A scheduler (saber ui) ignores runs of paused DAGs, so it never races this runner.
+        from airflow.models.dag import DagModel
+
+        for dag_id in bag.dags:
+            session.query(DagModel).filter_by(dag_id=dag_id).update({"is_paused": True})
         if Pool.get_pool("saber_gpu", session=session) is None:
             Pool.create_or_update_pool("saber_gpu", slots=1, description="saber: one slot per GPU",
                                        include_deferred=False, session=session)

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+import logging
 from typing import Any
 
 __all__ = ["init_worker", "run_workload", "warm_execution_api"]
 
+log = logging.getLogger(__name__)
 _client: Any = None
 _warm_app: Any = None
 
@@ -22,12 +24,51 @@ def warm_execution_api() -> None:
     so each worker still makes its own transport around this app.
     """
     global _warm_app
+    from airflow.api_fastapi.execution_api import versions
     from airflow.api_fastapi.execution_api.app import InProcessExecutionAPI
 
+    full = versions.bundle
+    trimmed = _newest_versions_only(full)
+    if trimmed is not None:
+        versions.bundle = trimmed
+        try:
+            app = InProcessExecutionAPI().app
+            app._cadwyn_initialize()
+            _warm_app = app
+            return
+        except Exception:  # a cadwyn/Airflow layout we do not know: build the full API instead
+            log.warning("could not build a trimmed Execution API; building all versions", exc_info=True)
+            versions.bundle = _rebind(full, list(full.versions))
     app = InProcessExecutionAPI().app
     if not getattr(app, "_cadwyn_initialized", True):
         app._cadwyn_initialize()
     _warm_app = app
+
+
+def _newest_versions_only(bundle):
+    """The Execution API with only the version this Task SDK speaks (plus what cadwyn needs).
+
+    cadwyn builds one router per API version on first use: about 10 s for Airflow 3.3's nine
+    versions on two cores, paid by every `saber run`. The in-process API only ever serves this
+    installation's own Task SDK, which speaks the newest version, so the others are dead weight.
+    cadwyn insists that the oldest version has no changes and that endpoints moved in a newer
+    version are restored in an older one, so the second-newest and the oldest versions stay.
+    """
+    from airflow.sdk.api.client import API_VERSION
+
+    versions = list(bundle.versions)
+    if len(versions) < 4 or versions[0].value != API_VERSION:
+        return None
+    return _rebind(bundle, [versions[0], versions[1], versions[-1]])
+
+
+def _rebind(bundle, keep: list):
+    from cadwyn import HeadVersion, VersionBundle
+
+    for version in bundle.versions:
+        for change in version.changes:
+            change._bound_version_bundle = None  # cadwyn binds each change to one bundle
+    return VersionBundle(HeadVersion(), *keep)
 
 
 def _worker_client():

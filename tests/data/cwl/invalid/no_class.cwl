@@ -1,0 +1,3 @@
+cwlVersion: v1.2
+inputs: []
+outputs: []

@@ -1,0 +1,160 @@
+"""CWL job files: values typed against the workflow's inputs, required inputs, absolute paths."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from saber.cwl._job import absolute_locations, check_inputs, load_job
+from saber.errors import InputError
+
+CWL = Path(__file__).resolve().parents[1] / "data" / "cwl"
+PlanOf = Callable[[Path], dict]  # the plan_of fixture (tests/unit/conftest.py)
+
+
+@pytest.fixture
+def plan(plan_of: PlanOf) -> dict:
+    """Inputs: count int=3, ratio double?, name string, image File, mode enum, either int|string,
+    tags string[]=[a]."""
+    return plan_of(CWL / "param_types_wf.cwl")
+
+
+@pytest.fixture
+def job_file(tmp_path: Path) -> Callable[[str], Path]:
+    def write(text: str) -> Path:
+        path = tmp_path / "job.yml"
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    return write
+
+
+def test_valid_job(plan: dict, job_file: Callable[[str], Path], tmp_path: Path) -> None:
+    path = job_file("""
+        count: 4
+        ratio: 1
+        name: run
+        image: {class: File, path: data/img.npy}
+        mode: slow
+        either: seven
+        tags: [x, y]
+    """)
+    assert load_job(path, plan) == {
+        "count": 4, "ratio": 1.0, "name": "run", "mode": "slow", "either": "seven", "tags": ["x", "y"],
+        "image": {"class": "File", "location": (tmp_path / "data" / "img.npy").as_uri()}}
+
+
+def test_ints_stay_ints_and_widen_to_double(plan: dict, job_file: Callable[[str], Path]) -> None:
+    job = load_job(job_file("count: 4\nratio: 2\neither: 5\n"), plan)
+    assert [(v, type(v)) for v in job.values()] == [(4, int), (2.0, float), (5, int)]
+
+
+@pytest.mark.parametrize("text, line, field, message", [
+    pytest.param("count: 1\ncolour: red\n", 2, "colour",
+                 r"'colour' is not an input of the workflow \(inputs: count, either, image",
+                 id="unknown-input"),
+    pytest.param("# first\ncount: three\n", 2, "count", r"expected int, got string 'three'",
+                 id="string-for-int"),
+    pytest.param("count: 2.0\n", 1, "count", r"expected int, got float 2.0 \(write 2 for an int\)",
+                 id="float-for-int"),
+    pytest.param("name: n\nimage: img.npy\n", 2, "image", r"expected File, got string 'img.npy'",
+                 id="string-for-File"),
+    pytest.param("mode: medium\n", 1, "mode", r"expected enum\(fast, slow\), got string 'medium'",
+                 id="not-an-enum-symbol"),
+    pytest.param("tags: [a, 1]\n", 1, "tags", r"item 1: expected string, got int 1", id="array-item"),
+    pytest.param("count: 1\nname:\n", 2, "name", r"expected string, got null", id="null-required"),
+])
+def test_bad_value(plan: dict, job_file: Callable[[str], Path], text: str, line: int, field: str,
+                   message: str) -> None:
+    path = job_file(text)
+    with pytest.raises(InputError, match=message) as info:
+        load_job(path, plan)
+    assert (info.value.where.file, info.value.where.line, info.value.where.field) == (
+        str(path), line, field)
+    assert str(info.value).startswith(f"{path}:{line}: field '{field}': ")
+
+
+@pytest.mark.parametrize("text, line, message", [
+    pytest.param("- count\n", 1, "a job file must be a mapping of input names to values", id="a-list"),
+    pytest.param("count: [1\n", 2, "invalid YAML", id="invalid-yaml"),
+])
+def test_bad_file(plan: dict, job_file: Callable[[str], Path], text: str, line: int, message: str) -> None:
+    path = job_file(text)
+    with pytest.raises(InputError, match=message) as info:
+        load_job(path, plan)
+    assert (info.value.where.file, info.value.where.line) == (str(path), line)
+
+
+def test_missing_job_file(plan: dict, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"nope\.yml: job file not found"):
+        load_job(tmp_path / "nope.yml", plan)
+
+
+def test_empty_job_file(plan: dict, job_file: Callable[[str], Path]) -> None:
+    assert load_job(job_file("# nothing\n"), plan) == {}
+
+
+# -- required inputs ----------------------------------------------------------------------------
+
+REQUIRED = {"name": "n", "image": {"class": "File", "location": "file:///i"}, "mode": "fast",
+            "either": 1}
+
+
+@pytest.mark.parametrize("missing, shown", [
+    pytest.param("name", "string", id="string"),
+    pytest.param("image", "File", id="File"),
+    pytest.param("mode", r"enum\(fast, slow\)", id="enum"),
+    pytest.param("either", r"int \| string", id="union"),
+])
+def test_missing_required_input(plan: dict, missing: str, shown: str) -> None:
+    job = {k: v for k, v in REQUIRED.items() if k != missing}
+    with pytest.raises(InputError, match=rf"job\.yml: field '{missing}': required input '{missing}' "
+                                         rf"\({shown}\) has no value$") as info:
+        check_inputs(job, plan, file="job.yml")
+    assert (info.value.where.file, info.value.where.field) == ("job.yml", missing)
+
+
+def test_missing_required_input_without_job_file(plan: dict) -> None:
+    with pytest.raises(InputError, match=r"required input 'either' \(int \| string\) has no value; "
+                                         r"give it in a job file with --job"):
+        check_inputs({}, plan)
+
+
+@pytest.mark.parametrize("extra", [
+    pytest.param({}, id="defaults-and-optionals-left-out"),
+    pytest.param({"ratio": None, "count": None}, id="null-optional-and-null-with-default"),
+])
+def test_required_inputs_given(plan: dict, extra: dict) -> None:
+    check_inputs({**REQUIRED, **extra}, plan)
+
+
+# -- paths --------------------------------------------------------------------------------------
+
+BASE = Path("/jobs/here")
+
+
+def file(**fields: object) -> dict:
+    return {"class": "File", **fields}
+
+
+@pytest.mark.parametrize("value, expected", [
+    pytest.param(file(path="a.txt"), file(location="file:///jobs/here/a.txt"), id="relative-path"),
+    pytest.param(file(location="../b.txt"), file(location="file:///jobs/b.txt"), id="relative-location"),
+    pytest.param(file(path="/data/c.txt"), file(location="file:///data/c.txt"), id="absolute-path"),
+    pytest.param(file(location="s3://bucket/d"), file(location="s3://bucket/d"), id="uri-kept"),
+    pytest.param({"class": "Directory", "path": "dir"},
+                 {"class": "Directory", "location": "file:///jobs/here/dir"}, id="directory"),
+    pytest.param(file(contents="x"), file(contents="x"), id="literal-file"),
+    pytest.param([file(path="a"), 3], [file(location="file:///jobs/here/a"), 3], id="in-a-list"),
+    pytest.param(file(path="a", secondaryFiles=[file(path="a.idx")]),
+                 file(location="file:///jobs/here/a",
+                      secondaryFiles=[file(location="file:///jobs/here/a.idx")]), id="secondary-files"),
+    pytest.param({"record": file(path="r")}, {"record": file(location="file:///jobs/here/r")},
+                 id="in-a-record"),
+    pytest.param("a.txt", "a.txt", id="plain-string"),
+])
+def test_absolute_locations(value, expected) -> None:
+    assert absolute_locations(value, BASE) == expected
