@@ -71,6 +71,23 @@ def test_ui_shows_runs_made_by_saber_run(saber_home, tmp_path):
         log = _request(f"{base}/api/v2/dags/{summary['dag_id']}/dagRuns/{run_id}/taskInstances/join/logs/1",
                        token=token)
         assert "completed success" in json.dumps(log)
+
+        # The Trigger form's path: unpause, trigger with conf, the scheduler saber ui started runs it.
+        dag = f"{base}/api/v2/dags/{summary['dag_id']}"
+        req = urllib.request.Request(dag, data=b'{"is_paused": false}', method="PATCH",
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": f"Bearer {token}"})
+        urllib.request.urlopen(req, timeout=10).close()
+        _request(f"{dag}/dagRuns", {"logical_date": None, "dag_run_id": "by_hand",
+                                    "conf": {"messages": ["hand"], "suffix": "?"}}, token=token)
+        deadline = time.monotonic() + 180
+        while (state := _request(f"{dag}/dagRuns/by_hand", token=token)["state"]) not in ("success", "failed"):
+            assert time.monotonic() < deadline, f"manual run still {state} after 180 s"
+            time.sleep(2)
+        assert state == "success"
+        xcom = _request(f"{dag}/dagRuns/by_hand/taskInstances/shout/xcomEntries/return_value?map_index=0",
+                        token=token)
+        assert "hand? x 1" in json.dumps(xcom)
     finally:
         os.killpg(ui.pid, signal.SIGTERM)
         ui.wait(timeout=60)
