@@ -158,7 +158,10 @@ class EmbeddedRunner:
                 elif active:
                     time.sleep(0.05)
         except BaseException:
-            self._fail_unfinished(session, [dr.run_id for dr in active] + [r.run_id for r in waiting])
+            unfinished = [dr.run_id for dr in active]
+            pool.shutdown(wait=False, cancel_futures=True)
+            _kill_containers(dag.dag_id, unfinished)
+            self._fail_unfinished(session, unfinished + [r.run_id for r in waiting])
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -182,3 +185,17 @@ def _count(tis) -> dict[str, int]:
         state = str(ti.state) if ti.state else "none"
         counts[state] = counts.get(state, 0) + 1
     return counts
+
+
+def _kill_containers(dag_id: str, run_ids: list[str]) -> None:
+    """Stop the containers of interrupted runs: cwltool leaves a --cidfile per container."""
+    import subprocess
+
+    from saber.execution import storage_root
+
+    ids = []
+    for run_id in run_ids:
+        for cidfile in (storage_root() / ".work" / dag_id / run_id).glob("**/*.cid"):
+            ids.append(cidfile.read_text().strip())
+    if ids:
+        subprocess.run(["docker", "kill", *ids], capture_output=True, timeout=60)

@@ -1,0 +1,47 @@
+"""Ctrl-C on `saber run` stops its containers and leaves no run marked running."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from saber_testing import DATA, ROOT, needs_docker
+
+pytestmark = [needs_docker, pytest.mark.docker, pytest.mark.slow]
+
+
+def _sleepers() -> int:
+    ps = subprocess.run(["docker", "ps", "--format", "{{.Command}}"], capture_output=True, text=True)
+    return ps.stdout.count("sleep 300")
+
+
+def test_ctrl_c_stops_containers_and_fails_the_run(saber_home, tmp_path):
+    assert _sleepers() == 0
+    proc = subprocess.Popen([sys.executable, "-m", "saber", "run", str(DATA / "cwl" / "sleep.cwl"),
+                             "--outdir", str(tmp_path / "o"), "--sweep-id", "interrupted"],
+                            cwd=ROOT, env=os.environ.copy(), start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while _sleepers() == 0:
+        assert proc.poll() is None and time.monotonic() < deadline, "the container never started"
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, output
+    assert "Traceback" not in output
+    time.sleep(1)
+    assert _sleepers() == 0
+
+    from airflow import settings
+    from airflow.models.dagrun import DagRun
+
+    session = settings.Session()
+    try:
+        run = session.query(DagRun).filter_by(run_id="interrupted_p0000").one()
+        assert str(run.state) == "failed"
+    finally:
+        session.close()
