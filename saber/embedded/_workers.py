@@ -24,6 +24,12 @@ def warm_execution_api() -> None:
     so each worker still makes its own transport around this app.
     """
     global _warm_app
+    import warnings
+
+    with warnings.catch_warnings():
+        # fastapi.testclient warns about httpx on import; it is Airflow's choice, not the user's.
+        warnings.simplefilter("ignore")
+        import fastapi.testclient  # noqa: F401
     from airflow.api_fastapi.execution_api import versions
     from airflow.api_fastapi.execution_api.app import InProcessExecutionAPI
 
