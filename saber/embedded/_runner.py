@@ -102,7 +102,7 @@ class EmbeddedRunner:
         active: list[Any] = []
         finished: dict[str, str] = {}
         progress = {r.run_id: RunProgress(r.run_id) for r in requests}
-        pending: dict[Future, Any] = {}
+        pending: dict[Future, tuple[Any, int]] = {}  # future -> (ti key, slots it holds)
         bundle = BundleInfo(name="dags-folder")
         pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
                                    initializer=init_worker,
@@ -119,7 +119,9 @@ class EmbeddedRunner:
                         session=session))
                     session.commit()
                 session.expire_all()
-                busy = len(pending)
+                # Resource-aware: a task holds pool_slots (its cores, from ResourceRequirement)
+                # of the `workers` slots; a task larger than the machine gets the whole machine.
+                busy = sum(slots for _, slots in pending.values())
                 for dr in list(active):
                     dr.dag = dag
                     schedulable, _ = dr.update_state(session=session)
@@ -136,21 +138,22 @@ class EmbeddedRunner:
                         continue
                     for ti in tis:
                         # Fill the workers in run order, so early points finish early.
-                        if ti.state != TaskInstanceState.SCHEDULED or busy >= self.workers:
+                        slots = min(max(ti.pool_slots or 1, 1), self.workers)
+                        if ti.state != TaskInstanceState.SCHEDULED or busy + slots > self.workers:
                             continue
                         ti.state = TaskInstanceState.QUEUED
                         ti.queued_dttm = timezone.utcnow()
                         session.commit()
                         workload = ExecuteTask.make(ti, bundle_info=bundle)
-                        pending[pool.submit(run_workload, workload)] = ti.key
-                        busy += 1
+                        pending[pool.submit(run_workload, workload)] = (ti.key, slots)
+                        busy += slots
                 session.commit()  # end the read transaction before waiting
                 if on_progress:
                     on_progress(list(progress.values()))
                 if pending:
                     done, _ = wait(list(pending), timeout=1.0, return_when=FIRST_COMPLETED)
                     for fut in done:
-                        key = pending.pop(fut)
+                        key, _ = pending.pop(fut)
                         try:
                             fut.result()
                         except BrokenProcessPool as e:

@@ -109,3 +109,24 @@ def test_saber_dag_file_is_self_contained(saber_home, tmp_path):
     plan = json.loads(next((tmp_path / "dags").glob("*.plan.json")).read_text())
     assert all("tool" in s and s["tool"]["class"] == "CommandLineTool" for s in plan["steps"])
     assert str(ROOT) in plan["source"]
+
+
+def test_pool_slots_limit_concurrency(saber_home, tmp_path):
+    """Two 2-core steps on 2 worker slots run one after the other; a 4-core step still runs."""
+    result = run_saber("run", str(CWL / "two_wide.cwl"), "--outdir", str(tmp_path / "o"), "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    summary = _summary(tmp_path / "o")
+    from airflow import settings
+    from airflow.models.taskinstance import TaskInstance
+
+    session = settings.Session()
+    try:
+        tis = {ti.task_id: ti for ti in session.query(TaskInstance).filter_by(
+            dag_id=summary["dag_id"], run_id=summary["points"][0]["dag_run_id"])}
+    finally:
+        session.close()
+    assert {t: str(ti.state) for t, ti in tis.items()} == {"left": "success", "right": "success", "big": "success"}
+    assert tis["left"].pool_slots == 2 and tis["big"].pool_slots == 4
+    spans = sorted((tis[t].start_date, tis[t].end_date) for t in ("left", "right", "big"))
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        assert end <= start, "steps holding all slots overlapped"
