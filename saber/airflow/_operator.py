@@ -17,11 +17,11 @@ class _StepBase(BaseOperator):
     """Shared by the step and its scatter helper: how a task sees the plan and the run."""
 
     ui_color = "#d9ecf9"
+    step: dict
+    plan: dict
 
-    def __init__(self, *, step: dict, plan: dict, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.step = step
-        self.plan = plan
+    # No __init__ here: Airflow re-runs its argument handling for every __init__ in the chain,
+    # and a 100-step DAG file builds 100 of these at every parse.
 
     def _resolver(self, context):
         from saber.execution import Resolver
@@ -56,6 +56,11 @@ class ScatterOperator(_StepBase):
 
     ui_color = "#eeeeee"
 
+    def __init__(self, *, step: dict, plan: dict, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.step = step
+        self.plan = plan
+
     def execute(self, context) -> list[dict]:
         from saber.execution import finish_inputs, scatter_jobs
 
@@ -72,7 +77,9 @@ class CwlStepOperator(_StepBase):
     """Runs one CWL step's tool in Docker through cwltool; returns the CWL output object."""
 
     def __init__(self, *, step: dict, plan: dict, job: dict | None = None, **kwargs: Any) -> None:
-        super().__init__(step=step, plan=plan, **kwargs)
+        super().__init__(**kwargs)
+        self.step = step
+        self.plan = plan
         self.job = job
 
     def execute(self, context) -> dict | None:

@@ -134,8 +134,26 @@ def init_worker(plan_path: str, log_file: str) -> None:
 
     from saber.execution import preload_tool
 
-    for step in json.loads(Path(plan_path).read_text())["steps"]:
+    steps = json.loads(Path(plan_path).read_text())["steps"]
+    for step in steps:
         preload_tool(step)
+    _known_images(steps)
+
+
+def _known_images(steps: list[dict]) -> None:
+    """Tell cwltool which images exist, once per worker instead of a `docker inspect` per task
+    (its cache is per process, and every task is a new process)."""
+    import subprocess
+
+    from cwltool import docker
+
+    images = {r.get("dockerImageId") or r.get("dockerPull") for s in steps
+              for r in s["requirements"] + s["hints"] if r.get("class") == "DockerRequirement"}
+    for image in filter(None, images):
+        found = subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode == 0
+        if found:
+            with docker._IMAGES_LOCK:
+                docker._IMAGES.add(image)
 
 
 def run_workload(workload) -> int:
