@@ -91,8 +91,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--points", type=int, default=200)
     ap.add_argument("--bare", type=int, default=10, help="bare docker runs for the baseline")
+    ap.add_argument("--workers", type=int, help="saber run --workers (default: the core count)")
     args = ap.parse_args()
     cores = os.cpu_count() or 2
+    workers = args.workers or cores
 
     tmp = Path(tempfile.mkdtemp(prefix="saber-bench-p3-"))
     tool = tmp / "sleep1.cwl"
@@ -113,7 +115,8 @@ def main() -> None:
     log = tmp / "saber.log"
     t0 = time.time()
     with open(log, "w") as f:
-        res = subprocess.run([PY, "-m", "saber", "run", str(tool), str(sweep), "--outdir", str(tmp / "out")],
+        res = subprocess.run([PY, "-m", "saber", "run", str(tool), str(sweep), "--outdir", str(tmp / "out"),
+                              "--workers", str(workers)],
                              env=env, stdout=f, stderr=subprocess.STDOUT, timeout=900)
     wall = time.time() - t0
     summary = json.loads((tmp / "out" / "summary.json").read_text()) if (tmp / "out" / "summary.json").exists() else {}
@@ -135,7 +138,7 @@ def main() -> None:
     ideal = args.points * 1.0 / cores
     docker_alone = args.points * bare_wall / args.bare  # same rate as the bare baseline
     print(f"P3: {args.points}-point sweep of a 1 s Docker tool ({IMAGE}), {cores} cores, "
-          f"{cores} saber workers")
+          f"{workers} saber workers")
     print(f"{'':<58} {'seconds':>8} {'points/s':>9}")
     print(f"{'ideal (points x 1 s / cores)':<58} {ideal:8.1f} {args.points / ideal:9.3f}")
     print(f"{f'bare docker run, {args.bare} runs {cores} at a time (scaled to {args.points})':<58} "
