@@ -16,10 +16,28 @@ _PLACE = re.compile(r"^[ \t]*(?:file://)?(?P<file>[^\s:][^:\n]*):(?P<line>\d+):(
 _FIELD = re.compile(r"field [`'\"](?P<field>[\w$]+)[`'\"]", re.I)
 
 
+_extensions_on = False
+
+
+def _enable_extensions() -> None:
+    """cwltool's extensions (CUDARequirement above all) may then appear under `requirements`,
+    not only `hints`: what `cwltool --enable-ext` does."""
+    global _extensions_on
+    if not _extensions_on:
+        import argparse
+
+        from cwltool.main import setup_schema
+
+        setup_schema(argparse.Namespace(enable_ext=True), None)
+        _extensions_on = True
+
+
 def loading_context(**overrides: Any):
     """A cwltool LoadingContext that builds real Workflow/CommandLineTool objects."""
     from cwltool.context import LoadingContext
     from cwltool.workflow import default_make_tool
+
+    _enable_extensions()
 
     ctx = LoadingContext({"construct_tool_object": default_make_tool, "relax_path_checks": True})
     for key, value in overrides.items():

@@ -307,3 +307,11 @@ def test_plan_step_order_is_reproducible() -> None:
     out = subprocess.run([sys.executable, "-c", _STEP_ORDER, str(SAMPLE)], capture_output=True,
                          text=True, check=True, env={**os.environ, "PYTHONHASHSEED": "1"})
     assert out.stdout.split() == ["make_volume", "threshold", "label", "evaluate"]  # file order
+
+
+def test_cuda_requirement_under_requirements(plan_of: PlanOf) -> None:
+    """cwltool's extensions are enabled (as --enable-ext does), so CUDA may be a requirement."""
+    step = plan_of(CWL / "gpu_required.cwl")["steps"][0]
+    assert step["resources"]["queue"] == "gpu" and step["resources"]["pool"] == "saber_gpu"
+    assert step["resources"]["gpus"] == 2
+    assert step["resources"]["cuda"]["cudaVersionMin"] == "11.4"
