@@ -9,6 +9,7 @@ from airflow.sdk import DAG, Param, TaskGroup
 
 from saber.airflow._operator import CwlStepOperator, ScatterOperator
 from saber.cwl._plan import plan_upstreams
+from saber.execution._conf import SCATTER_SUFFIX
 
 __all__ = ["dag_from_plan", "write_dag_file", "json_schema"]
 
@@ -68,7 +69,7 @@ def dag_from_plan(plan_path: str | Path) -> DAG:
             if res["pool"] != "default_pool":
                 kw["pool"] = res["pool"]
             if step["scatter"]:
-                prep = ScatterOperator(task_id=f"{local}__scatter", step=step, plan=plan, task_group=group)
+                prep = ScatterOperator(task_id=local + SCATTER_SUFFIX, step=step, plan=plan, task_group=group)
                 task = CwlStepOperator.partial(task_id=local, **kw).expand(job=prep.output)
                 heads[step["task_id"]], tails[step["task_id"]] = prep, task
             else:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from saber.execution._conf import CONF_KEY, storage_root
+from saber.execution._conf import CONF_KEY, SCATTER_SUFFIX, storage_root
 
 __all__ = ["CwlStepOperator", "ScatterOperator"]
 
@@ -24,25 +23,13 @@ class _StepBase(BaseOperator):
     # and a 100-step DAG file builds 100 of these at every parse.
 
     def _resolver(self, context):
-        from saber.execution import Resolver
+        from saber.execution import Resolver, step_fetcher
 
         params = context["params"]
         inputs = {i["id"]: params.get(i["id"], i.get("default")) for i in self.plan["inputs"]}
         ti = context["ti"]
-        steps = {s["task_id"]: s for s in self.plan["steps"]}
-
-        def fetch(task_id: str) -> Any:
-            if steps[task_id]["scatter"]:
-                shape = ti.xcom_pull(task_ids=f"{task_id}__scatter", key="shape", map_indexes=-1)
-                if shape is None:  # the scatter helper itself was skipped
-                    return None
-                from saber.execution import nest
-
-                count = math.prod(shape)
-                values = ti.xcom_pull(task_ids=[task_id], map_indexes=list(range(count))) if count else []
-                return nest(list(values), shape)
-            return ti.xcom_pull(task_ids=task_id, map_indexes=-1)
-
+        fetch = step_fetcher(self.plan, lambda task, index, key: ti.xcom_pull(task_ids=task, key=key,
+                                                                             map_indexes=index))
         return Resolver(self.plan, inputs, fetch)
 
     def _overrides(self, context) -> dict:
@@ -101,8 +88,6 @@ class CwlStepOperator(_StepBase):
             where = where / str(ti.map_index)
         root = storage_root()
         result = run_tool(self.step, job, outdir=root / where,
-                          workdir=root / ".work" / where / f"try{ti.try_number}")
-        for name, text in (("stdout", result.stdout), ("stderr", result.stderr)):
-            if text:
-                self.log.info("tool %s:\n%s", name, text.rstrip())
+                          workdir=root / ".work" / where / f"try{ti.try_number}",
+                          echo=lambda stream, line: self.log.info("[%s] %s", stream, line))
         return result.outputs

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import shutil
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from saber.execution import Resolver, nest
+from saber.execution import Resolver, step_fetcher
 
 __all__ = ["run_outputs", "export_outputs"]
 
@@ -17,22 +16,12 @@ def run_outputs(plan: dict, run_id: str, inputs: dict, session) -> dict[str, Any
     """The CWL output object of one DAG run, resolved like the workflow's outputSource links."""
     from airflow.models.xcom import XComModel
 
-    steps = {s["task_id"]: s for s in plan["steps"]}
-
-    def get(task_id: str, map_index: int = -1, key: str = "return_value") -> Any:
+    def get(task_id: str, map_index: int, key: str) -> Any:
         row = session.query(XComModel).filter_by(dag_id=plan["dag_id"], run_id=run_id, task_id=task_id,
                                                  map_index=map_index, key=key).one_or_none()
         return XComModel.deserialize_value(row) if row is not None else None
 
-    def fetch(task_id: str) -> Any:
-        if steps[task_id]["scatter"]:
-            shape = get(f"{task_id}__scatter", key="shape")
-            if shape is None:
-                return None
-            return nest([get(task_id, i) for i in range(math.prod(shape))], shape)
-        return get(task_id)
-
-    resolver = Resolver(plan, inputs, fetch)
+    resolver = Resolver(plan, inputs, step_fetcher(plan, get))
     return {out["id"]: resolver.link(out) for out in plan["outputs"]}
 
 

@@ -1,11 +1,20 @@
 """Running one step: resolving its inputs and running its tool with cwltool in Docker."""
 
-from saber.execution._conf import CONF_KEY, storage_root
-from saber.execution._resolve import Resolver, evaluate, finish_inputs, nest, scatter_jobs, when_true
+from saber.execution._conf import CONF_KEY, SCATTER_SUFFIX, storage_root
+from saber.execution._resolve import (
+    Resolver,
+    evaluate,
+    finish_inputs,
+    nest,
+    scatter_jobs,
+    step_fetcher,
+    when_true,
+)
 from saber.execution._tool import ToolRun, preload_tool, run_tool
 
 __all__ = [
     "CONF_KEY",
+    "SCATTER_SUFFIX",
     "storage_root",
     "Resolver",
     "ToolRun",
@@ -15,5 +24,6 @@ __all__ = [
     "preload_tool",
     "run_tool",
     "scatter_jobs",
+    "step_fetcher",
     "when_true",
 ]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["CONF_KEY", "storage_root"]
+__all__ = ["CONF_KEY", "SCATTER_SUFFIX", "storage_root"]
 
 CONF_KEY = "__saber"  # saber's own part of a DAG run's conf: sweep id, point, step overrides
+SCATTER_SUFFIX = "__scatter"  # task id suffix of a scattered step's helper (its jobs and shape)
 
 
 def storage_root() -> Path:

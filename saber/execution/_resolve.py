@@ -8,15 +8,36 @@ object, a list of them for a scattered step, or None for a skipped step.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 from typing import Any
 
 from saber.errors import SaberError
 
-__all__ = ["Resolver", "scatter_jobs", "nest"]
+__all__ = ["Resolver", "scatter_jobs", "nest", "step_fetcher"]
 
 Fetch = Callable[[str], Any]
+XComGet = Callable[[str, int, str], Any]  # (task_id, map_index, key) -> value or None
 _JS = [{"class": "InlineJavascriptRequirement"}]
+
+
+def step_fetcher(plan: dict, get: XComGet) -> Fetch:
+    """``fetch(task_id)`` over an XCom reader: a step's output object, a (nested) list of them
+    for a scattered step, None for a skipped one. Tasks read XCom through the Task SDK, the
+    runner through the database; both go through here."""
+    from saber.execution._conf import SCATTER_SUFFIX
+
+    scattered = {s["task_id"] for s in plan["steps"] if s["scatter"]}
+
+    def fetch(task_id: str) -> Any:
+        if task_id not in scattered:
+            return get(task_id, -1, "return_value")
+        shape = get(task_id + SCATTER_SUFFIX, -1, "shape")
+        if shape is None:  # the scatter helper itself was skipped
+            return None
+        return nest([get(task_id, i, "return_value") for i in range(math.prod(shape))], shape)
+
+    return fetch
 
 
 class Resolver:

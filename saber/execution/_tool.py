@@ -10,8 +10,10 @@ import copy
 import hashlib
 import json
 import logging
+import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,10 +85,40 @@ class _ExitCode(logging.Handler):
             self.code = int(m.group(1))
 
 
-def run_tool(step: dict, job: dict, *, outdir: Path, workdir: Path, network: bool | None = None) -> ToolRun:
+Echo = Callable[[str, str], None]
+
+
+class _Tee:
+    """A pipe the tool writes to: each line goes to a file and, live, to ``echo``."""
+
+    def __init__(self, path: Path, name: str, echo: Echo | None) -> None:
+        read_fd, write_fd = os.pipe()
+        self.writer = os.fdopen(write_fd, "wb")
+        self._reader = os.fdopen(read_fd, "rb")
+        self._file = open(path, "wb")
+        self._thread = threading.Thread(target=self._pump, args=(name, echo), daemon=True)
+        self._thread.start()
+
+    def _pump(self, name: str, echo: Echo | None) -> None:
+        for line in self._reader:
+            self._file.write(line)
+            if echo:
+                echo(name, line.decode(errors="replace").rstrip("\n"))
+        self._file.close()
+
+    def close(self) -> None:
+        # cwltool closes the writer after the job; closing again is harmless.
+        self.writer.close()
+        self._thread.join(timeout=10)
+        self._reader.close()
+
+
+def run_tool(step: dict, job: dict, *, outdir: Path, workdir: Path, echo: Echo | None = None) -> ToolRun:
     """Run ``step``'s tool on ``job``; outputs are moved under ``outdir``.
 
-    Raises StepFailed with the tool's exit code and the tail of its stderr.
+    The tool's stdout/stderr (unless the tool captures them) go to files in ``workdir`` and,
+    line by line as they come, to ``echo(stream, line)``. Raises StepFailed with the tool's exit
+    code and the tail of its stderr.
     """
     from cwltool.context import RuntimeContext
     from cwltool.executors import SingleJobExecutor
@@ -101,33 +133,36 @@ def run_tool(step: dict, job: dict, *, outdir: Path, workdir: Path, network: boo
     cwl_log = logging.getLogger("cwltool")
     # cwltool prints to stderr as well as logging; inside a task that shows every line twice.
     echoes = [h for h in cwl_log.handlers if type(h) is logging.StreamHandler]
-    for echo in echoes:
-        cwl_log.removeHandler(echo)
+    for h in echoes:
+        cwl_log.removeHandler(h)
     cwl_log.addHandler(handler)
+    out, err = _Tee(out_path, "stdout", echo), _Tee(err_path, "stderr", echo)
     try:
-        with open(out_path, "wb") as out, open(err_path, "wb") as err:
-            ctx = RuntimeContext({
-                "outdir": str(outdir),
-                "basedir": str(workdir),
-                "tmpdir_prefix": str(workdir / "tmp") + "/",
-                "tmp_outdir_prefix": str(workdir / "out") + "/",
-                "stagedir": str(workdir / "stage"),
-                "move_outputs": "move",
-                "default_stdout": out,
-                "default_stderr": err,
-                "rm_tmpdir": True,
-            })
-            outputs, status = SingleJobExecutor()(process, copy.deepcopy(job), ctx, logger=cwl_log)
+        ctx = RuntimeContext({
+            "outdir": str(outdir),
+            "basedir": str(workdir),
+            "tmpdir_prefix": str(workdir / "tmp") + "/",
+            "tmp_outdir_prefix": str(workdir / "out") + "/",
+            "stagedir": str(workdir / "stage"),
+            "move_outputs": "move",
+            "default_stdout": out.writer,
+            "default_stderr": err.writer,
+            "rm_tmpdir": True,
+        })
+        outputs, status = SingleJobExecutor()(process, copy.deepcopy(job), ctx, logger=cwl_log)
     except Exception as e:  # cwltool raises WorkflowException for bad inputs, docker errors...
+        out.close()
+        err.close()
         raise StepFailed(step["task_id"], handler.code, _tail(err_path) or str(e)) from e
     finally:
         cwl_log.removeHandler(handler)
-        for echo in echoes:
-            cwl_log.addHandler(echo)
-    stdout, stderr = _read(out_path), _read(err_path)
+        for h in echoes:
+            cwl_log.addHandler(h)
+    out.close()
+    err.close()
     if status != "success" or outputs is None:
         raise StepFailed(step["task_id"], handler.code, _tail(err_path))
-    return ToolRun(outputs=outputs, stdout=stdout, stderr=stderr)
+    return ToolRun(outputs=outputs, stdout=_read(out_path), stderr=_read(err_path))
 
 
 def _read(path: Path) -> str:
