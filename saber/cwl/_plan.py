@@ -163,7 +163,7 @@ def _add_steps(plan: dict, wf, *, base: str, prefix: str, group: str | None, sco
         if isinstance(step.embedded_tool, Workflow):
             _add_subworkflow(plan, step, task, inputs)
             continue
-        plan["steps"].append(_step_record(step, sid, task, group, inputs))
+        plan["steps"].append(_step_record(step, sid, task, group, inputs + _unwired(step, inputs)))
 
 
 def _step_input(i: dict, step, base: str, scope: dict[str, str]) -> dict:
@@ -180,6 +180,20 @@ def _step_input(i: dict, step, base: str, scope: dict[str, str]) -> dict:
         rec["default"] = _json(i["default"])
     # A step input with no source, default or valueFrom still takes the tool's own default.
     return rec
+
+
+def _unwired(step, inputs: list[dict]) -> list[dict]:
+    """Tool inputs the step does not connect: a sweep may still set them (as SABER did); left
+    unset, the tool's own default applies."""
+    tool = step.embedded_tool.tool
+    wired = {rec["id"] for rec in inputs}
+    extra = []
+    for inp in tool["inputs"]:
+        name = short_id(inp["id"], tool["id"])
+        if name not in wired:
+            extra.append({"id": name, "sources": [], "linkMerge": None, "pickValue": None, "valueFrom": None,
+                          "type": _json(inp["type"]), "loadContents": False, "unwired": True})
+    return extra
 
 
 def _add_subworkflow(plan: dict, step, task: str, inputs: list[dict]) -> None:

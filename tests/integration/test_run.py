@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,20 @@ def test_pool_slots_limit_concurrency(saber_home, tmp_path):
     spans = sorted((tis[t].start_date, tis[t].end_date) for t in ("left", "right", "big"))
     for (_, end), (start, _) in zip(spans, spans[1:]):
         assert end <= start, "steps holding all slots overlapped"
+
+
+def test_saber_form_sweep_sets_step_inputs(saber_home, tmp_path):
+    """SABER's format: labels whose values go to (even unconnected) inputs of the named steps."""
+    result = run_saber("run", "workflows/blob_count.cwl", "sweeps/blob_count_saber.yml",
+                       "--job", "workflows/blob_count.job.yml", "--outdir", str(tmp_path / "o"))
+    assert result.returncode == 0, result.stderr
+    summary = _summary(tmp_path / "o")
+    by_params = {(p["params"]["min_size"], p["params"]["smoothing"]): p for p in summary["points"]}
+    assert sorted(by_params) == [(2, 0.5), (2, 1.5), (7, 0.5), (7, 1.5)]
+    for smoothing in (0.5, 1.5):
+        small, large = by_params[(2, smoothing)], by_params[(7, smoothing)]
+        # Dropping more small components can only lower each threshold's count.
+        assert all(b <= a for a, b in zip(small["outputs"]["counts"], large["outputs"]["counts"]))
+        log = _log(summary["dag_id"], large["dag_run_id"], "label", map_index=0)
+        assert re.search(r"--min-size(?:\s|\\\\|\\n)*7\b", log), "label did not get --min-size 7"
+    assert by_params[(2, 0.5)]["outputs"]["counts"] != by_params[(2, 1.5)]["outputs"]["counts"]
