@@ -47,6 +47,8 @@ class EmbeddedRunner:
         self.dag_file = dag_file
         self.plan_path = plan_path
         self.workers = workers or os.cpu_count() or 2
+        # With no GPU, one GPU step at a time still runs, to fail with cwltool's own message.
+        self.gpus = max(gpu_count(), 1)
 
     @property
     def worker_log(self) -> Path:
@@ -78,9 +80,8 @@ class EmbeddedRunner:
 
         for dag_id in bag.dags:
             session.query(DagModel).filter_by(dag_id=dag_id).update({"is_paused": True})
-        if Pool.get_pool("saber_gpu", session=session) is None:
-            Pool.create_or_update_pool("saber_gpu", slots=1, description="saber: one slot per GPU",
-                                       include_deferred=False, session=session)
+        Pool.create_or_update_pool("saber_gpu", slots=self.gpus, description="saber: one slot per GPU",
+                                   include_deferred=False, session=session)
         session.commit()
         dag_id = next(iter(bag.dags))
         return DBDagBag().get_latest_version_of_dag(dag_id, session=session), session
@@ -102,7 +103,7 @@ class EmbeddedRunner:
         active: list[Any] = []
         finished: dict[str, str] = {}
         progress = {r.run_id: RunProgress(r.run_id) for r in requests}
-        pending: dict[Future, tuple[Any, int]] = {}  # future -> (ti key, slots it holds)
+        pending: dict[Future, tuple[Any, int, int]] = {}  # future -> (ti key, cores, GPUs it holds)
         bundle = BundleInfo(name="dags-folder")
         pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
                                    initializer=init_worker,
@@ -121,7 +122,8 @@ class EmbeddedRunner:
                 session.expire_all()
                 # Resource-aware: a task holds pool_slots (its cores, from ResourceRequirement)
                 # of the `workers` slots; a task larger than the machine gets the whole machine.
-                busy = sum(slots for _, slots in pending.values())
+                busy = sum(slots for _, slots, _ in pending.values())
+                busy_gpus = sum(gpus for _, _, gpus in pending.values())
                 for dr in list(active):
                     dr.dag = dag
                     schedulable, _ = dr.update_state(session=session)
@@ -139,21 +141,24 @@ class EmbeddedRunner:
                     for ti in tis:
                         # Fill the workers in run order, so early points finish early.
                         slots = min(max(ti.pool_slots or 1, 1), self.workers)
-                        if ti.state != TaskInstanceState.SCHEDULED or busy + slots > self.workers:
+                        gpus = min((ti.executor_config or {}).get("saber", {}).get("gpus", 0), self.gpus)
+                        if (ti.state != TaskInstanceState.SCHEDULED or busy + slots > self.workers
+                                or busy_gpus + gpus > self.gpus):
                             continue
                         ti.state = TaskInstanceState.QUEUED
                         ti.queued_dttm = timezone.utcnow()
                         session.commit()
                         workload = ExecuteTask.make(ti, bundle_info=bundle)
-                        pending[pool.submit(run_workload, workload)] = (ti.key, slots)
+                        pending[pool.submit(run_workload, workload)] = (ti.key, slots, gpus)
                         busy += slots
+                        busy_gpus += gpus
                 session.commit()  # end the read transaction before waiting
                 if on_progress:
                     on_progress(list(progress.values()))
                 if pending:
                     done, _ = wait(list(pending), timeout=1.0, return_when=FIRST_COMPLETED)
                     for fut in done:
-                        key, _ = pending.pop(fut)
+                        key, _, _ = pending.pop(fut)
                         try:
                             fut.result()
                         except BrokenProcessPool as e:
@@ -180,6 +185,20 @@ class EmbeddedRunner:
         for dr in session.query(DagRun).filter(DagRun.run_id.in_(run_ids)).all():
             dr.set_state(DagRunState.FAILED)
         session.commit()
+
+
+def gpu_count() -> int:
+    """GPUs on this machine, as nvidia-smi lists them (0 without an NVIDIA driver)."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("nvidia-smi"):
+        return 0
+    try:
+        listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return 0
+    return sum(line.startswith("GPU ") for line in listed.stdout.splitlines()) if listed.returncode == 0 else 0
 
 
 def _count(tis) -> dict[str, int]:
