@@ -202,8 +202,9 @@ def _add_subworkflow(plan: dict, step, task: str, inputs: list[dict]) -> None:
             f"step '{task}': scatter or 'when' on a subworkflow step is not supported yet")
     inner = step.embedded_tool
     ibase = inner.tool["id"]
+    requirements = _json(step.requirements)  # a port's valueFrom sees only the workflow's own
     for rec in inputs:
-        plan["ports"][f"{task}/{rec['id']}"] = rec
+        plan["ports"][f"{task}/{rec['id']}"] = {**rec, "requirements": requirements}
     scope = {short_id(p["id"], ibase): f"port:{task}/{short_id(p['id'], ibase)}"
              for p in inner.tool["inputs"]}
     _add_steps(plan, inner, base=ibase, prefix=f"{task}.", group=task, scope=scope)

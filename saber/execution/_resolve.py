@@ -18,7 +18,6 @@ __all__ = ["Resolver", "scatter_jobs", "nest", "step_fetcher"]
 
 Fetch = Callable[[str], Any]
 XComGet = Callable[[str, int, str], Any]  # (task_id, map_index, key) -> value or None
-_JS = [{"class": "InlineJavascriptRequirement"}]
 
 
 def step_fetcher(plan: dict, get: XComGet) -> Fetch:
@@ -69,7 +68,7 @@ class Resolver:
             pre = {name: self.link_with_default(rec) for name, rec in siblings.items()}
             rec = siblings[port]
             if rec.get("valueFrom") is not None:
-                return evaluate(rec["valueFrom"], pre, _JS, context=pre[port])
+                return evaluate(rec["valueFrom"], pre, rec.get("requirements", []), context=pre[port])
             return pre[port]
         raise SaberError(f"bad reference in plan: {ref}")
 

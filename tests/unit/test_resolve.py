@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +32,8 @@ PLAN = {
     "inputs": [{"id": "x", "type": "int"}, {"id": "empty", "type": ["null", "int"]}],
     "steps": [],
     "ports": {
-        "sub/p": {"id": "p", "sources": ["in:x"], "valueFrom": "$(self + 1)"},
+        "sub/p": {"id": "p", "sources": ["in:x"], "valueFrom": "$(self + 1)",
+                  "requirements": [{"class": "InlineJavascriptRequirement"}]},
         "sub/q": {"id": "q", "sources": [], "default": 7, "valueFrom": None},
         "sub/r": {"id": "r", "sources": ["step:SKIPPED/o"], "default": 3, "valueFrom": "$(inputs.q)"},
     },
@@ -279,10 +282,15 @@ CWL = Path(__file__).resolve().parents[1] / "data" / "cwl"
 @needs_node
 def test_subworkflow_ports_resolve(plan_of: Callable[[Path], dict]) -> None:
     """Inner steps see the subworkflow step's inputs after its default and valueFrom."""
-    plan = plan_of(CWL / "sub_wf.cwl")
+    plan = copy.deepcopy(plan_of(CWL / "sub_wf.cwl"))  # the fixture caches plans per session
+    # sub_wf.cwl's valueFrom is JavaScript without InlineJavascriptRequirement: cwltool refuses
+    # it, and so do we; with the requirement the values flow as below.
     outputs = {"before": {"sum": 4}, "twice.first": {"sum": 24}, "twice.second": {"sum": 44}}
-    resolver = Resolver(plan, {"n": 3}, outputs.get)
     steps = {s["task_id"]: s for s in plan["steps"]}
+    with pytest.raises(Exception, match="InlineJavascriptRequirement"):
+        Resolver(plan, {"n": 3}, outputs.get).step_inputs(steps["twice.first"])
+    plan["ports"]["twice/step"]["requirements"].append({"class": "InlineJavascriptRequirement"})
+    resolver = Resolver(plan, {"n": 3}, outputs.get)
     assert resolver.step_inputs(steps["twice.first"]) == {"a": 4, "b": 20}  # step: default 2, *10
     assert resolver.step_inputs(steps["twice.second"]) == {"a": 24, "b": 20}
     assert resolver.step_inputs(steps["after"]) == {"a": 44, "b": 3}
