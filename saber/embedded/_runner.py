@@ -97,6 +97,7 @@ class EmbeddedRunner:
         from saber.embedded._workers import init_worker, run_workload, warm_execution_api
 
         dag, session = self.sync()
+        _check_new_run_ids(session, dag.dag_id, [r.run_id for r in requests])
         warm_execution_api()
         max_active = max_active_runs or self.workers * 2
         waiting = list(requests)
@@ -185,6 +186,15 @@ class EmbeddedRunner:
         for dr in session.query(DagRun).filter(DagRun.run_id.in_(run_ids)).all():
             dr.set_state(DagRunState.FAILED)
         session.commit()
+
+
+def _check_new_run_ids(session, dag_id: str, run_ids: list[str]) -> None:
+    from airflow.models.dagrun import DagRun
+
+    taken = session.query(DagRun.run_id).filter(DagRun.dag_id == dag_id, DagRun.run_id.in_(run_ids)).first()
+    if taken:
+        raise SaberError(f"DAG {dag_id} already has a run {taken[0]}: give this sweep another "
+                         "--sweep-id (or leave it out for a fresh one)")
 
 
 def gpu_count() -> int:

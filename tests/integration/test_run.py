@@ -176,3 +176,11 @@ def test_gpu_steps_take_turns_and_ask_docker_for_gpus(saber_home, tmp_path):
         assert "CUDA" in _log(summary["dag_id"], run_id, "first") or "cuda" in _log(summary["dag_id"], run_id, "first")
     else:
         assert result.returncode == 0, result.stderr
+
+
+def test_reused_sweep_id_is_a_clear_error(saber_home, tmp_path):
+    first = run_saber("run", str(CWL / "when_wf.cwl"), "--sweep-id", "again", "--outdir", str(tmp_path / "a"))
+    assert first.returncode == 0, first.stderr
+    second = run_saber("run", str(CWL / "when_wf.cwl"), "--sweep-id", "again", "--outdir", str(tmp_path / "b"))
+    assert second.returncode == 2
+    assert "already has a run again_p0000" in second.stderr and "Traceback" not in second.stderr
