@@ -49,9 +49,14 @@ class ScatterOperator(_StepBase):
         self.plan = plan
 
     def execute(self, context) -> list[dict]:
+        from airflow.sdk.exceptions import AirflowSkipException
+
         from saber.execution import finish_inputs, scatter_jobs
 
-        values = self._resolver(context).step_inputs(self.step, self._overrides(context))
+        resolver = self._resolver(context)
+        if not resolver.guards_pass(self.step):
+            raise AirflowSkipException("the enclosing subworkflow step's 'when' is false")
+        values = resolver.step_inputs(self.step, self._overrides(context))
         jobs, shape = scatter_jobs(self.step, values)
         jobs = [finish_inputs(self.step, job, self.step["requirements"]) for job in jobs]
         context["ti"].xcom_push(key="shape", value=shape)
@@ -76,7 +81,10 @@ class CwlStepOperator(_StepBase):
 
         reqs = self.step["requirements"]
         if self.job is None:
-            values = self._resolver(context).step_inputs(self.step, self._overrides(context))
+            resolver = self._resolver(context)
+            if not resolver.guards_pass(self.step):
+                raise AirflowSkipException("the enclosing subworkflow step's 'when' is false")
+            values = resolver.step_inputs(self.step, self._overrides(context))
             job = finish_inputs(self.step, values, reqs)
         else:
             job = self.job

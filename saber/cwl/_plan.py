@@ -143,7 +143,8 @@ def _ref(uri: str, base: str, scope: dict[str, str]) -> str:
     raise InputError(f"source '{name}' names no input or step output")
 
 
-def _add_steps(plan: dict, wf, *, base: str, prefix: str, group: str | None, scope: dict[str, str]) -> None:
+def _add_steps(plan: dict, wf, *, base: str, prefix: str, group: str | None, scope: dict[str, str],
+               guards: tuple = ()) -> None:
     from cwltool.workflow import Workflow
 
     # File order, not cwltool's (which follows hash order), so a plan is reproducible.
@@ -161,9 +162,11 @@ def _add_steps(plan: dict, wf, *, base: str, prefix: str, group: str | None, sco
         task = prefix + sid
         inputs = [_step_input(i, step, base, scope) for i in step.tool["inputs"]]
         if isinstance(step.embedded_tool, Workflow):
-            _add_subworkflow(plan, step, task, inputs)
+            _add_subworkflow(plan, step, task, inputs, guards)
             continue
-        plan["steps"].append(_step_record(step, sid, task, group, inputs + _unwired(step, inputs)))
+        record = _step_record(step, sid, task, group, inputs + _unwired(step, inputs))
+        record["guards"] = list(guards)
+        plan["steps"].append(record)
 
 
 def _step_input(i: dict, step, base: str, scope: dict[str, str]) -> dict:
@@ -196,18 +199,21 @@ def _unwired(step, inputs: list[dict]) -> list[dict]:
     return extra
 
 
-def _add_subworkflow(plan: dict, step, task: str, inputs: list[dict]) -> None:
-    if step.tool.get("scatter") or step.tool.get("when"):
-        raise UnsupportedRequirement(
-            f"step '{task}': scatter or 'when' on a subworkflow step is not supported yet")
+def _add_subworkflow(plan: dict, step, task: str, inputs: list[dict], guards: tuple) -> None:
+    if step.tool.get("scatter"):
+        raise UnsupportedRequirement(f"step '{task}': scatter on a subworkflow step is not supported yet")
     inner = step.embedded_tool
     ibase = inner.tool["id"]
     requirements = _json(step.requirements)  # a port's valueFrom sees only the workflow's own
     for rec in inputs:
         plan["ports"][f"{task}/{rec['id']}"] = {**rec, "requirements": requirements}
+    if step.tool.get("when") is not None:
+        # The subworkflow step's `when` guards every step inside: each evaluates it on the
+        # subworkflow step's inputs (its ports) and is skipped when false, so outputs are null.
+        guards = (*guards, {"task": task, "when": step.tool["when"], "requirements": requirements})
     scope = {short_id(p["id"], ibase): f"port:{task}/{short_id(p['id'], ibase)}"
              for p in inner.tool["inputs"]}
-    _add_steps(plan, inner, base=ibase, prefix=f"{task}.", group=task, scope=scope)
+    _add_steps(plan, inner, base=ibase, prefix=f"{task}.", group=task, scope=scope, guards=guards)
     for out in inner.tool["outputs"]:
         plan["outports"][f"{task}/{short_id(out['id'], ibase)}"] = {
             "sources": [_ref(s, ibase, scope) for s in _as_list(out.get("outputSource"))],

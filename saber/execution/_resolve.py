@@ -72,6 +72,19 @@ class Resolver:
             return pre[port]
         raise SaberError(f"bad reference in plan: {ref}")
 
+    def ports(self, task: str) -> dict:
+        """The inputs of subworkflow step ``task`` as its inner steps see them (post-valueFrom)."""
+        names = [k.rpartition("/")[2] for k in self.plan["ports"] if k.rpartition("/")[0] == task]
+        return {name: self.ref(f"port:{task}/{name}") for name in names}
+
+    def guards_pass(self, step: dict) -> bool:
+        """False when the `when` of a subworkflow step around ``step`` is false."""
+        for guard in step.get("guards", []):
+            if not when_true({"when": guard["when"], "task_id": guard["task"]}, self.ports(guard["task"]),
+                             guard["requirements"]):
+                return False
+        return True
+
     def link(self, rec: dict) -> Any:
         """Combine a link's sources with linkMerge and pickValue."""
         sources = rec.get("sources") or []

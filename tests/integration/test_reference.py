@@ -31,6 +31,8 @@ def _normal(value):
     pytest.param("scatter_when_wf.cwl", "xs: [1, 2, 3, 5]\n", id="scatter-when-pickValue"),
     pytest.param("features_wf.cwl", "n: 3\nflag: false\n", id="valueFrom-default-pickValue-linkMerge"),
     pytest.param("sub_echo_wf.cwl", "", id="subworkflow-files-linkMerge"),
+    pytest.param("when_sub_wf.cwl", "flag: false\n", id="conditional-subworkflow-skipped"),
+    pytest.param("when_sub_wf.cwl", "flag: true\n", id="conditional-subworkflow-runs"),
 ])
 def test_same_outputs_as_cwltool(saber_home, tmp_path, workflow, job):
     job_file = tmp_path / "job.yml"

@@ -167,7 +167,7 @@ def test_step_id_with_a_dot(plan_of: PlanOf) -> None:
 
 def test_scatter_on_a_subworkflow_step_is_unsupported() -> None:
     path = CWL / "invalid" / "scattered_sub.cwl"
-    with pytest.raises(UnsupportedRequirement, match=r"step 'twice': scatter or 'when' on a subworkflow"):
+    with pytest.raises(UnsupportedRequirement, match=r"step 'twice': scatter on a subworkflow step is not supported"):
         build_plan(load_process(path), path=path)
 
 
@@ -315,3 +315,12 @@ def test_cuda_requirement_under_requirements(plan_of: PlanOf) -> None:
     assert step["resources"]["queue"] == "gpu" and step["resources"]["pool"] == "saber_gpu"
     assert step["resources"]["gpus"] == 2
     assert step["resources"]["cuda"]["cudaVersionMin"] == "11.4"
+
+
+def test_when_on_a_subworkflow_step_guards_its_inner_steps(plan_of: PlanOf) -> None:
+    plan = plan_of(CWL / "when_sub_wf.cwl")
+    inner = {s["task_id"]: s for s in plan["steps"] if s["group"] == "maybe"}
+    assert set(inner) == {"maybe.say", "maybe.join"}
+    for step in inner.values():
+        assert [(g["task"], g["when"]) for g in step["guards"]] == [("maybe", "$(inputs.flag)")]
+    assert steps(plan)["always"]["guards"] == []
