@@ -89,93 +89,32 @@ class EmbeddedRunner:
     def run(self, requests: list[RunRequest], on_progress: Callable[[list[RunProgress]], None] | None = None,
             max_active_runs: int | None = None) -> dict[str, str]:
         """Create and run every requested DAG run; returns run_id -> final state."""
-        from airflow.executors.workloads import BundleInfo, ExecuteTask
-        from airflow.sdk import timezone
-        from airflow.utils.state import DagRunState, TaskInstanceState
-        from airflow.utils.types import DagRunTriggeredByType, DagRunType
-
-        from saber.embedded._workers import init_worker, run_workload, warm_execution_api
+        from saber.embedded._workers import init_worker, warm_execution_api
 
         dag, session = self.sync()
         _check_new_run_ids(session, dag.dag_id, [r.run_id for r in requests])
         warm_execution_api()
-        max_active = max_active_runs or self.workers * 2
-        waiting = list(requests)
-        active: list[Any] = []
-        finished: dict[str, str] = {}
-        progress = {r.run_id: RunProgress(r.run_id) for r in requests}
-        pending: dict[Future, tuple[Any, int, int]] = {}  # future -> (ti key, cores, GPUs it holds)
-        bundle = BundleInfo(name="dags-folder")
         pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
                                    initializer=init_worker,
                                    initargs=(str(self.plan_path), str(self.worker_log)))
+        drive = _Drive(self, dag, session, pool, requests, max_active_runs or self.workers * 2)
         try:
-            while waiting or active:
-                while waiting and len(active) < max_active:
-                    req = waiting.pop(0)
-                    now = timezone.utcnow()
-                    active.append(dag.create_dagrun(
-                        run_id=req.run_id, logical_date=None, data_interval=None, run_after=now,
-                        conf=req.conf, run_type=DagRunType.MANUAL, triggered_by=DagRunTriggeredByType.CLI,
-                        triggering_user_name="saber", state=DagRunState.RUNNING, start_date=now,
-                        session=session))
-                    session.commit()
-                session.expire_all()
-                # Resource-aware: a task holds pool_slots (its cores, from ResourceRequirement)
-                # of the `workers` slots; a task larger than the machine gets the whole machine.
-                busy = sum(slots for _, slots, _ in pending.values())
-                busy_gpus = sum(gpus for _, _, gpus in pending.values())
-                for dr in list(active):
-                    dr.dag = dag
-                    schedulable, _ = dr.update_state(session=session)
-                    for ti in schedulable:
-                        ti.try_number += 1
-                        ti.state = TaskInstanceState.SCHEDULED
-                    session.commit()
-                    tis = dr.get_task_instances(session=session)
-                    progress[dr.run_id].tasks = _count(tis)
-                    progress[dr.run_id].state = str(dr.state)
-                    if dr.state != DagRunState.RUNNING:
-                        active.remove(dr)
-                        finished[dr.run_id] = str(dr.state)
-                        continue
-                    for ti in tis:
-                        # Fill the workers in run order, so early points finish early.
-                        slots = min(max(ti.pool_slots or 1, 1), self.workers)
-                        gpus = min((ti.executor_config or {}).get("saber", {}).get("gpus", 0), self.gpus)
-                        if (ti.state != TaskInstanceState.SCHEDULED or busy + slots > self.workers
-                                or busy_gpus + gpus > self.gpus):
-                            continue
-                        ti.state = TaskInstanceState.QUEUED
-                        ti.queued_dttm = timezone.utcnow()
-                        session.commit()
-                        workload = ExecuteTask.make(ti, bundle_info=bundle)
-                        pending[pool.submit(run_workload, workload)] = (ti.key, slots, gpus)
-                        busy += slots
-                        busy_gpus += gpus
-                session.commit()  # end the read transaction before waiting
+            while drive.waiting or drive.active:
+                drive.start_runs()
+                drive.step()
                 if on_progress:
-                    on_progress(list(progress.values()))
-                if pending:
-                    done, _ = wait(list(pending), timeout=1.0, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        key, _, _ = pending.pop(fut)
-                        try:
-                            fut.result()
-                        except BrokenProcessPool as e:
-                            raise SaberError(f"a worker process died while running {key.task_id}") from e
-                elif active:
-                    time.sleep(0.05)
+                    on_progress(list(drive.progress.values()))
+                drive.wait()
         except BaseException:
-            unfinished = [dr.run_id for dr in active]
+            unfinished = [dr.run_id for dr in drive.active]
             pool.shutdown(wait=False, cancel_futures=True)
             _kill_containers(dag.dag_id, unfinished)
-            self._fail_unfinished(session, unfinished + [r.run_id for r in waiting])
+            self._fail_unfinished(session, unfinished + [r.run_id for r in drive.waiting])
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             session.close()
-        return finished
+        return drive.finished
 
     def _fail_unfinished(self, session, run_ids: list[str]) -> None:
         """An interrupted run must not stay 'running' in the UI forever."""
@@ -186,6 +125,98 @@ class EmbeddedRunner:
         for dr in session.query(DagRun).filter(DagRun.run_id.in_(run_ids)).all():
             dr.set_state(DagRunState.FAILED)
         session.commit()
+
+
+class _Drive:
+    """One pass of the loop at a time: start runs, let Airflow decide what is ready, hand ready
+    task instances to the workers within the slots they need, wait for one to finish."""
+
+    def __init__(self, runner: EmbeddedRunner, dag, session, pool: ProcessPoolExecutor,
+                 requests: list[RunRequest], max_active: int) -> None:
+        from airflow.executors.workloads import BundleInfo
+
+        self.runner, self.dag, self.session, self.pool = runner, dag, session, pool
+        self.waiting = list(requests)
+        self.max_active = max_active
+        self.active: list[Any] = []
+        self.finished: dict[str, str] = {}
+        self.progress = {r.run_id: RunProgress(r.run_id) for r in requests}
+        self.pending: dict[Future, tuple[Any, int, int]] = {}  # future -> (ti key, cores, GPUs held)
+        self.bundle = BundleInfo(name="dags-folder")
+
+    def start_runs(self) -> None:
+        from airflow.sdk import timezone
+        from airflow.utils.state import DagRunState
+        from airflow.utils.types import DagRunTriggeredByType, DagRunType
+
+        while self.waiting and len(self.active) < self.max_active:
+            req = self.waiting.pop(0)
+            now = timezone.utcnow()
+            self.active.append(self.dag.create_dagrun(
+                run_id=req.run_id, logical_date=None, data_interval=None, run_after=now, conf=req.conf,
+                run_type=DagRunType.MANUAL, triggered_by=DagRunTriggeredByType.CLI,
+                triggering_user_name="saber", state=DagRunState.RUNNING, start_date=now,
+                session=self.session))
+            self.session.commit()
+
+    def step(self) -> None:
+        """Advance every active run and dispatch what is ready, oldest run first."""
+        from airflow.utils.state import DagRunState, TaskInstanceState
+
+        self.session.expire_all()
+        for dr in list(self.active):
+            dr.dag = self.dag
+            schedulable, _ = dr.update_state(session=self.session)
+            for ti in schedulable:
+                ti.try_number += 1
+                ti.state = TaskInstanceState.SCHEDULED
+            self.session.commit()
+            tis = dr.get_task_instances(session=self.session)
+            self.progress[dr.run_id].tasks = _count(tis)
+            self.progress[dr.run_id].state = str(dr.state)
+            if dr.state != DagRunState.RUNNING:
+                self.active.remove(dr)
+                self.finished[dr.run_id] = str(dr.state)
+                continue
+            for ti in tis:
+                if ti.state == TaskInstanceState.SCHEDULED:
+                    self._dispatch(ti)
+        self.session.commit()  # end the read transaction before waiting
+
+    def _dispatch(self, ti) -> None:
+        """Resource-aware: a task holds pool_slots (its cores, from ResourceRequirement) of the
+        worker slots, a task larger than the machine the whole machine, and its GPUs."""
+        from airflow.executors.workloads import ExecuteTask
+        from airflow.sdk import timezone
+        from airflow.utils.state import TaskInstanceState
+
+        from saber.embedded._workers import run_workload
+
+        runner = self.runner
+        slots = min(max(ti.pool_slots or 1, 1), runner.workers)
+        gpus = min((ti.executor_config or {}).get("saber", {}).get("gpus", 0), runner.gpus)
+        busy = sum(held for _, held, _ in self.pending.values())
+        busy_gpus = sum(held for _, _, held in self.pending.values())
+        if busy + slots > runner.workers or busy_gpus + gpus > runner.gpus:
+            return
+        ti.state = TaskInstanceState.QUEUED
+        ti.queued_dttm = timezone.utcnow()
+        self.session.commit()
+        workload = ExecuteTask.make(ti, bundle_info=self.bundle)
+        self.pending[self.pool.submit(run_workload, workload)] = (ti.key, slots, gpus)
+
+    def wait(self) -> None:
+        if not self.pending:
+            if self.active:
+                time.sleep(0.05)
+            return
+        done, _ = wait(list(self.pending), timeout=1.0, return_when=FIRST_COMPLETED)
+        for fut in done:
+            key, _, _ = self.pending.pop(fut)
+            try:
+                fut.result()
+            except BrokenProcessPool as e:
+                raise SaberError(f"a worker process died while running {key.task_id}") from e
 
 
 def _check_new_run_ids(session, dag_id: str, run_ids: list[str]) -> None:
