@@ -46,6 +46,15 @@ class InputError(SaberError):
         place = str(self.where)
         super().__init__(f"{place}: {message}" if place else message)
 
+    def __reduce__(self):
+        # Keeps file/line/field when the error crosses a process boundary (saber run validates
+        # in a child process).
+        return (_input_error, (self.message, self.where.file, self.where.line, self.where.field))
+
+
+def _input_error(message: str, file: str | None, line: int | None, field: str | None) -> InputError:
+    return InputError(message, file=file, line=line, field=field)
+
 
 class DockerUnavailable(SaberError):
     """No Docker engine answers."""

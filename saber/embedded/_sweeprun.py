@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import secrets
 import time
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +93,11 @@ def prepare_points(plan: dict, spec: RunSpec, sweep_id: str) -> list[tuple[Any, 
     return out
 
 
+def _compile_and_prepare(spec: RunSpec, sweep_id: str) -> tuple[dict, list]:
+    plan = compile_workflow(spec.workflow)
+    return plan, prepare_points(plan, spec, sweep_id)
+
+
 def new_sweep_id() -> str:
     return time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(2)
 
@@ -101,13 +108,21 @@ def run_sweep(spec: RunSpec, *, home: SaberHome, on_progress: Callable[[list[Run
     from saber.embedded._docker import check_docker
 
     started = time.monotonic()
-    plan = compile_workflow(spec.workflow)
     sweep_id = spec.sweep_id or new_sweep_id()
-    prepared = prepare_points(plan, spec, sweep_id)
-    check_docker()
     home.activate()
-    home.ensure_database()
-    from saber.airflow import write_dag_file
+    # Validating the CWL (cwltool, ~2 s) and importing Airflow (~2 s) are both CPU-bound: the
+    # first runs in a child forked before Airflow loads, so they overlap on two cores.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as child:
+        compiled = child.submit(_compile_and_prepare, spec, sweep_id)
+        home.ensure_database()
+        from saber.airflow import write_dag_file
+
+        plan, prepared = compiled.result()
+    check_docker()  # after validation: bad input is reported even with Docker down
+    from saber.execution import preload_tool
+
+    for step in plan["steps"]:  # loaded once here, shared by every worker forked later
+        preload_tool(step)
 
     dag_file = write_dag_file(plan, home.dags)
     if on_ready:

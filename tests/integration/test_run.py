@@ -86,7 +86,7 @@ def test_when_false_skips_and_gives_null(saber_home, tmp_path):
     assert result.returncode == 0, result.stderr
     summary = _summary(tmp_path / "o")
     point = summary["points"][0]
-    assert point["outputs"] == {"text": None, "always": "hi x 1"}
+    assert point["outputs"] == {"text": None, "always_text": "hi x 1"}
     states = _task_states(summary["dag_id"], point["dag_run_id"])
     assert states[("maybe", -1)] == "skipped" and states[("always", -1)] == "success"
 

@@ -11,7 +11,7 @@ inputs:
 outputs:
   said: {type: "string?", outputSource: maybe/said}
   joined: {type: "File?", outputSource: maybe/joined}
-  always: {type: string, outputSource: always/text}
+  always_text: {type: string, outputSource: always/text}
 steps:
   maybe:
     run: sub/inner.cwl

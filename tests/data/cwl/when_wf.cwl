@@ -8,7 +8,7 @@ inputs:
   message: {type: string, default: hi}
 outputs:
   text: {type: "string?", outputSource: maybe/text}
-  always: {type: string, outputSource: always/text}
+  always_text: {type: string, outputSource: always/text}
 steps:
   maybe:
     run: echo.cwl
