@@ -11,7 +11,6 @@ creates the Airflow database of a throw-away SABER_HOME, the second reuses it.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import sqlite3
@@ -21,6 +20,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _common import task_segments, ts
 
 GOAL = 1.15
 IMAGE = "saber/blobs:0.1.0"
@@ -76,11 +77,6 @@ def check_result(outdir: Path, fan: int) -> None:
         sys.exit(f"unexpected result in {outdir}: {found} {text!r}")
 
 
-def _ts(value: str | None) -> float | None:
-    if not value:
-        return None
-    t = dt.datetime.fromisoformat(value)
-    return (t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)).timestamp()  # Airflow stores UTC
 
 
 def saber_breakdown(home: Path, run_t0: float) -> list[str]:
@@ -90,47 +86,25 @@ def saber_breakdown(home: Path, run_t0: float) -> list[str]:
     dr = db.execute("SELECT start_date, end_date FROM dag_run WHERE run_id=?", (run_id,)).fetchone()
     rows = db.execute("SELECT task_id, queued_dttm, start_date, end_date FROM task_instance WHERE run_id=? "
                       "ORDER BY start_date", (run_id,)).fetchall()
-    dr_start, dr_end = _ts(dr[0]), _ts(dr[1])
-    out = [f"  saber warm run, from Airflow's records (t=0: `saber run` process start):",
+    dr_start, dr_end = ts(dr[0]), ts(dr[1])
+    out = ["  saber warm run, from Airflow's records (t=0: `saber run` process start):",
            f"    dag run created at {dr_start - run_t0:5.2f} s, ended {dr_end - run_t0:5.2f} s"]
     durs, q2s = [], []
     for task, q, s, e in rows:
-        q, s, e = _ts(q), _ts(s), _ts(e)
+        q, s, e = ts(q), ts(s), ts(e)
         durs.append(e - s)
         q2s.append(s - q)
         out.append(f"    {task:<6} queued {q - run_t0:5.2f}  start {s - run_t0:5.2f}  end {e - run_t0:5.2f}  "
                    f"(run {e - s:4.2f} s, queued->start {s - q:4.2f} s)")
     out.append(f"    task run time mean {sum(durs) / len(durs):.2f} s (sleep + docker + cwltool + task "
                f"process), queued->start mean {sum(q2s) / len(q2s):.2f} s")
-    segs = log_segments(home / "airflow" / "logs", run_id)
+    pre, tool, post = task_segments(home / "airflow" / "logs", run_id)
+    segs = {"task start->docker run": pre, "docker run->cwltool completed": tool, "completed->log end": post}
     out.append("    from the task logs, medians: " + "; ".join(
         f"{name} {statistics.median(xs):.2f} s" for name, xs in segs.items() if xs))
     return out
 
 
-def log_segments(logs: Path, run_id: str) -> dict[str, list[float]]:
-    """Per task, from its Airflow log: task start -> `docker run` issued -> cwltool done -> log end."""
-    pre, tool, post = [], [], []
-    for f in logs.glob(f"dag_id=*/run_id={run_id}/task_id=*/attempt=*.log"):
-        start = launch = done = end = None
-        for line in f.read_text(errors="replace").splitlines():
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue
-            ts = _ts(rec.get("timestamp", "").replace("Z", "+00:00"))
-            ev = str(rec.get("event", ""))
-            start = start or ts
-            end = ts
-            if "[job " in ev and "docker" in ev and launch is None:
-                launch = ts
-            if "completed success" in ev:
-                done = ts
-        if None not in (start, launch, done, end):
-            pre.append(launch - start)
-            tool.append(done - launch)
-            post.append(end - done)
-    return {"task start->docker run": pre, "docker run->cwltool completed": tool, "completed->log end": post}
 
 
 # A third, untimed `saber run` with saber's phases wrapped in timers (saber/ itself untouched).

@@ -12,7 +12,6 @@ The throw-away SABER_HOME's database is created before timing (P2 covers a cold 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import sqlite3
@@ -23,6 +22,8 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from _common import task_segments, ts
 
 GOAL = 0.85
 IMAGE = "saber/blobs:0.1.0"
@@ -39,11 +40,6 @@ outputs: []
 """
 
 
-def _ts(value: str | None) -> float | None:
-    if not value:
-        return None
-    t = dt.datetime.fromisoformat(value)
-    return (t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)).timestamp()  # Airflow stores UTC
 
 
 def bare_docker(n: int, parallel: int) -> tuple[float, list[float]]:
@@ -61,27 +57,7 @@ def bare_docker(n: int, parallel: int) -> tuple[float, list[float]]:
 
 
 def log_phases(logs: Path) -> dict[str, list[float]]:
-    """Per task, from its Airflow log: task start -> `docker run` issued -> cwltool done -> log end."""
-    pre, tool, post = [], [], []
-    for f in logs.glob("dag_id=*/run_id=*/task_id=*/attempt=*.log"):
-        start = launch = done = end = None
-        for line in f.read_text(errors="replace").splitlines():
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue
-            ts = _ts(rec.get("timestamp", "").replace("Z", "+00:00"))
-            ev = str(rec.get("event", ""))
-            start = start or ts
-            end = ts
-            if "[job " in ev and "docker" in ev and launch is None:
-                launch = ts
-            if "completed success" in ev:
-                done = ts
-        if None not in (start, launch, done, end):
-            pre.append(launch - start)
-            tool.append(done - launch)
-            post.append(end - done)
+    pre, tool, post = task_segments(logs)
     return {"task start -> docker run (cwltool set-up)": pre,
             "docker run -> cwltool 'completed' (container + cwltool job)": tool,
             "completed -> log end (outputs, XCom)": post}
@@ -126,9 +102,9 @@ def main() -> None:
         sys.exit(f"saber run failed: rc={res.returncode}, {ok}/{args.points} points succeeded")
 
     db = sqlite3.connect(home / "airflow" / "airflow.db")
-    tis = [(_ts(q), _ts(s), _ts(e)) for q, s, e in
+    tis = [(ts(q), ts(s), ts(e)) for q, s, e in
            db.execute("SELECT queued_dttm, start_date, end_date FROM task_instance").fetchall()]
-    runs = [(_ts(s), _ts(e)) for s, e in db.execute("SELECT start_date, end_date FROM dag_run").fetchall()]
+    runs = [(ts(s), ts(e)) for s, e in db.execute("SELECT start_date, end_date FROM dag_run").fetchall()]
     first_start, last_end = min(s for _, s, _ in tis), max(e for _, _, e in tis)
     window = last_end - first_start
     busy = sum(e - s for _, s, e in tis)

@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from saber.execution._conf import CONF_KEY, SCATTER_SUFFIX, storage_root
+from saber.execution._conf import CONF_KEY, storage_root
 
 __all__ = ["CwlStepOperator", "ScatterOperator"]
 
