@@ -40,3 +40,15 @@ def run_saber(*args: str, env: dict | None = None, timeout: float = 600) -> subp
     """The real command line, in a subprocess, on the session's home."""
     return subprocess.run([sys.executable, "-m", "saber", *args], capture_output=True, text=True,
                           cwd=ROOT, env={**os.environ, **(env or {})}, timeout=timeout)
+
+
+def yaml_writer(folder: Path, name: str):
+    """A function writing dedented YAML text to ``folder/name`` and returning the path."""
+    import textwrap
+
+    def write(text: str) -> Path:
+        path = folder / name
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    return write

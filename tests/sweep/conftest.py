@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from saber_testing import yaml_writer
 
 
 @pytest.fixture
 def sweep_file(tmp_path: Path) -> Callable[[str], Path]:
     """Write dedented YAML to a fresh sweep.yml and return its path."""
-
-    def write(text: str) -> Path:
-        path = tmp_path / "sweep.yml"
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-        return path
-
-    return write
+    return yaml_writer(tmp_path, "sweep.yml")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from saber_testing import yaml_writer
 
 from saber.cwl._job import absolute_locations, check_inputs, load_job
 from saber.errors import InputError
@@ -24,12 +24,8 @@ def plan(plan_of: PlanOf) -> dict:
 
 @pytest.fixture
 def job_file(tmp_path: Path) -> Callable[[str], Path]:
-    def write(text: str) -> Path:
-        path = tmp_path / "job.yml"
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-        return path
-
-    return write
+    """Write dedented YAML to a fresh job.yml and return its path."""
+    return yaml_writer(tmp_path, "job.yml")
 
 
 def test_valid_job(plan: dict, job_file: Callable[[str], Path], tmp_path: Path) -> None:
