@@ -34,4 +34,5 @@ if [ ! -x .venv/bin/saber ] || [ setup.cfg -nt .venv/.installed ]; then
 fi
 
 bash scripts/build-images.sh
+bash scripts/conformance-images.sh
 log "ready"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from airflow.sdk import DAG, Param, TaskGroup
 
-from saber.airflow._operator import CwlStepOperator, ScatterOperator
+from saber.airflow._operator import CwlStepOperator, GroupScatterOperator, ScatterOperator
 from saber.cwl._plan import plan_upstreams
 from saber.execution._conf import SCATTER_SUFFIX
 
@@ -60,6 +60,11 @@ def dag_from_plan(plan_path: str | Path) -> DAG:
     ) as dag:
         groups: dict[str, TaskGroup] = {}
         heads, tails = {}, {}
+        for name in plan.get("mapped", {}):  # scattered subworkflows: helper, then mapped group
+            helper = GroupScatterOperator(task_id=name.rpartition(".")[2] + SCATTER_SUFFIX, group=name, plan=plan,
+                                          task_group=_group(groups, plan["mapped"][name]["group"]))
+            heads[name + SCATTER_SUFFIX] = tails[name + SCATTER_SUFFIX] = helper
+            groups[name] = _mapped_group(name, _group(groups, plan["mapped"][name]["group"]), helper)
         for step in plan["steps"]:
             group = _group(groups, step["group"])
             local = step["id"]
@@ -77,9 +82,34 @@ def dag_from_plan(plan_path: str | Path) -> DAG:
                 heads[step["task_id"]] = tails[step["task_id"]] = task
         for step in plan["steps"]:
             refs = [s for rec in step["in"] for s in rec["sources"]]
-            for up in sorted(plan_upstreams(plan, refs)):
+            refs += [f"port:{g['task']}/{p.rpartition('/')[2]}" for g in step.get("guards", [])
+                     for p in plan["ports"] if p.rpartition("/")[0] == g["task"]]
+            ups = plan_upstreams(plan, refs)
+            if step.get("mapped_by"):  # every element's inputs come from the group's helper
+                ups.add(step["mapped_by"] + SCATTER_SUFFIX)
+            for up in sorted(ups - {step["task_id"]}):
                 tails[up] >> heads[step["task_id"]]
+        for name in plan.get("mapped", {}):
+            refs = [s for key, rec in plan["ports"].items() if key.rpartition("/")[0] == name for s in rec["sources"]]
+            refs += [f"port:{g['task']}/{p.rpartition('/')[2]}" for g in plan["mapped"][name]["guards"]
+                     for p in plan["ports"] if p.rpartition("/")[0] == g["task"]]
+            for up in sorted(plan_upstreams(plan, refs)):
+                tails[up] >> heads[name + SCATTER_SUFFIX]
     return dag
+
+
+def _mapped_group(name: str, parent: TaskGroup | None, helper) -> TaskGroup:
+    """A task group mapped over the helper's list of per-element inputs (what
+    ``@task_group(...).expand()`` builds). Its tasks read their element through the helper's
+    XCom at their own map index, so the argument only gives the group its length. The edges
+    from the helper to the group's tasks are set per task, once they exist."""
+    from airflow.sdk.definitions._internal.expandinput import DictOfListsExpandInput
+    from airflow.sdk.definitions.taskgroup import MappedTaskGroup
+
+    group = MappedTaskGroup(group_id=name.rpartition(".")[2], parent_group=parent,
+                            expand_input=DictOfListsExpandInput({"element": helper.output}))
+    group.set_upstream(helper)  # what makes the helper record its list's length for mapping
+    return group
 
 
 def _group(groups: dict[str, TaskGroup], name: str | None) -> TaskGroup | None:

@@ -7,9 +7,9 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from saber.execution._conf import CONF_KEY, storage_root
+from saber.execution._conf import CONF_KEY, storage_root, unwire, wire_safe
 
-__all__ = ["CwlStepOperator", "ScatterOperator"]
+__all__ = ["CwlStepOperator", "GroupScatterOperator", "ScatterOperator"]
 
 
 class _StepBase(BaseOperator):
@@ -27,14 +27,17 @@ class _StepBase(BaseOperator):
 
         params = context["params"]
         inputs = {i["id"]: params.get(i["id"], i.get("default")) for i in self.plan["inputs"]}
+        inputs.update(unwire(((context["dag_run"].conf or {}).get(CONF_KEY) or {}).get("inputs", {})))
         ti = context["ti"]
-        fetch = step_fetcher(self.plan, lambda task, index, key: ti.xcom_pull(task_ids=task, key=key,
-                                                                             map_indexes=index))
-        return Resolver(self.plan, inputs, fetch)
+        fetch = step_fetcher(self.plan, lambda task, index, key: unwire(ti.xcom_pull(task_ids=task, key=key,
+                                                                                    map_indexes=index)))
+        # Inside a scattered subworkflow (a mapped task group) this task is one element's.
+        group = self.step.get("mapped_by")
+        return Resolver(self.plan, inputs, fetch, {group: ti.map_index} if group else None)
 
     def _overrides(self, context) -> dict:
         conf = context["dag_run"].conf or {}
-        return (conf.get(CONF_KEY) or {}).get("step_inputs", {}).get(self.step["task_id"], {})
+        return unwire((conf.get(CONF_KEY) or {}).get("step_inputs", {}).get(self.step["task_id"], {}))
 
 
 class ScatterOperator(_StepBase):
@@ -62,7 +65,30 @@ class ScatterOperator(_StepBase):
         context["ti"].xcom_push(key="shape", value=shape)
         self.log.info("scatter %s over %s: %d jobs, shape %s", self.step["task_id"],
                       self.step["scatter"], len(jobs), shape)
-        return jobs
+        return wire_safe(jobs)
+
+
+class GroupScatterOperator(_StepBase):
+    """Scatters the inputs of a subworkflow step; the step's task group is mapped over them, so
+    every task inside runs once per element, at that element's map index."""
+
+    ui_color = "#eeeeee"
+
+    def __init__(self, *, group: str, plan: dict, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.plan = plan
+        self.step = {"task_id": group, "guards": plan["mapped"][group]["guards"], "mapped_by": None}
+
+    def execute(self, context) -> list[dict]:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        resolver = self._resolver(context)
+        if not resolver.guards_pass(self.step):
+            raise AirflowSkipException("the enclosing subworkflow step's 'when' is false")
+        jobs, shape = resolver.scatter_ports(self.step["task_id"])
+        context["ti"].xcom_push(key="shape", value=shape)
+        self.log.info("scatter subworkflow %s: %d elements, shape %s", self.step["task_id"], len(jobs), shape)
+        return wire_safe(jobs)
 
 
 class CwlStepOperator(_StepBase):
@@ -87,7 +113,7 @@ class CwlStepOperator(_StepBase):
             values = resolver.step_inputs(self.step, self._overrides(context))
             job = finish_inputs(self.step, values, reqs)
         else:
-            job = self.job
+            job = unwire(self.job)
         if not when_true(self.step, job, reqs):
             raise AirflowSkipException(f"'when' is false for step {self.step['task_id']}")
         ti = context["ti"]
@@ -95,7 +121,9 @@ class CwlStepOperator(_StepBase):
         if ti.map_index is not None and ti.map_index >= 0:
             where = where / str(ti.map_index)
         root = storage_root()
-        result = run_tool(self.step, job, outdir=root / where,
+        conf = context["dag_run"].conf or {}
+        floats = {**self.plan.get("floats", {}), **(conf.get(CONF_KEY) or {}).get("floats", {})}
+        result = run_tool(self.step, job, floats=floats, outdir=root / where,
                           workdir=root / ".work" / where / f"try{ti.try_number}",
                           echo=lambda stream, line: self.log.info("[%s] %s", stream, line))
-        return result.outputs
+        return wire_safe(result.outputs)

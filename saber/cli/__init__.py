@@ -16,25 +16,26 @@ _EPILOG = """examples:
   saber run workflows/blob_count.cwl --job workflows/blob_count.job.yml
   saber dag workflows/blob_count.cwl -o ~/airflow/dags
   saber ui
+  saber cwl-runner tool.cwl job.yml
 
 State (Airflow's SQLite database, DAG files, step outputs) lives under $SABER_HOME (~/.saber).
 """
 
 
 def arg_parser() -> argparse.ArgumentParser:
-    from saber.cli import _dag, _run, _ui
+    from saber.cli import _cwl_runner, _dag, _run, _ui
 
     parser = argparse.ArgumentParser(
         prog="saber", description="Run CWL workflows and parameter sweeps as Airflow 3 DAGs, steps in Docker.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"saber {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (_run, _dag, _ui):
+    for module in (_run, _dag, _ui, _cwl_runner):
         module.add_parser(sub)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, exiting: bool | None = None) -> int:
     args = arg_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
@@ -47,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("saber: interrupted", file=sys.stderr)
         return 130
     finally:
-        if argv is None:
+        if argv is None or exiting:
             # The program is about to exit: Airflow and cwltool leave millions of objects whose
             # collection at interpreter exit takes ~2 s for nothing.
             import gc

@@ -59,3 +59,35 @@ def absolute_locations(value: Any, base: Path) -> Any:
                 value["location"] = ref
         return value
     return value
+
+
+def cwl_job_order(process, job: str | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The job order exactly as the reference runner prepares it for ``process``.
+
+    cwltool's own code reads the job file (relative locations, file literals, ``format``
+    namespaces), fills in defaults and validates it against the process's input schema; for a
+    Workflow it also loads contents and finds secondaryFiles of the workflow inputs. Errors are
+    cwltool's (ValidationException, WorkflowException). Returns the job as plain JSON data and
+    the written forms of its YAML floats (saber.cwl._floats).
+    """
+    import argparse
+    import io
+    import json
+
+    from cwltool.context import RuntimeContext
+    from cwltool.main import init_job_order, load_job_order
+    from cwltool.workflow import Workflow
+
+    tool_uri = process.tool["id"]
+    args = argparse.Namespace(job_order=[job] if job else [], basedir=None, workflow=tool_uri, tool_help=False)
+    obj, basedir, loader = load_job_order(args, io.StringIO(), None, [], tool_uri)
+    if obj is None:
+        args.job_order = []  # no job file: every input must have a default or be optional
+    job_order = init_job_order(obj, args, process, loader, io.StringIO(), input_basedir=basedir)
+    ctx = RuntimeContext({"basedir": basedir, "toplevel": True})
+    builder = process._init_job(job_order, ctx)  # validates; raises on a bad job
+    if isinstance(process, Workflow):
+        job_order = builder.job
+    from saber.cwl._floats import float_texts
+
+    return json.loads(json.dumps(job_order, default=str)), float_texts(job_order)

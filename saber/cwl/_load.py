@@ -9,7 +9,7 @@ from typing import Any
 
 from saber.errors import InputError
 
-__all__ = ["load_process", "loading_context"]
+__all__ = ["load_process", "loading_context", "warm_schema"]
 
 # cwltool/schema-salad prefix each problem with "file.cwl:LINE:COL:"; the first one is the cause.
 _PLACE = re.compile(r"^[ \t]*(?:file://)?(?P<file>[^\s:][^:\n]*):(?P<line>\d+):(?P<col>\d+):[ \t]*(?P<msg>.*)$", re.M)
@@ -32,6 +32,16 @@ def _enable_extensions() -> None:
         _extensions_on = True
 
 
+def warm_schema() -> None:
+    """Load cwltool's CWL schema now (about a second of YAML parsing) so that the processes
+    forked afterwards share it instead of each parsing it again."""
+    from cwltool.process import get_schema
+    from cwltool.update import INTERNAL_VERSION
+
+    _enable_extensions()
+    get_schema(INTERNAL_VERSION)
+
+
 def loading_context(**overrides: Any):
     """A cwltool LoadingContext that builds real Workflow/CommandLineTool objects."""
     from cwltool.context import LoadingContext
@@ -46,10 +56,16 @@ def loading_context(**overrides: Any):
 
 
 def load_process(path: str | Path):
-    """Load and validate a CWL Workflow or tool; every failure is an InputError with file:line."""
+    """Load and validate a CWL Workflow or tool; every failure is an InputError with file:line.
+
+    ``path`` may end in ``#id`` to pick one process of a packed document (``tool.cwl#main``).
+    """
+    text = str(path)
+    path, _, fragment = text.partition("#") if "#" in text and not Path(text).exists() else (text, "", "")
     path = Path(path)
     if not path.is_file():
         raise InputError("no such CWL file", file=path)
+    uri = path.resolve().as_uri() + (f"#{fragment}" if fragment else "")
     from cwltool.load_tool import load_tool
     from schema_salad.exceptions import ValidationException
     from cwl_utils.errors import WorkflowException
@@ -59,7 +75,7 @@ def load_process(path: str | Path):
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)
     try:
-        return load_tool(str(path.resolve()), loading_context())
+        return load_tool(uri, loading_context())
     except (ValidationException, WorkflowException) as e:
         raise _as_input_error(str(e), path) from e
     except FileNotFoundError as e:

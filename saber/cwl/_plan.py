@@ -19,6 +19,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from saber.cwl._floats import float_texts
+from saber.execution._conf import SCATTER_SUFFIX
 from saber.errors import InputError, UnsupportedRequirement
 
 __all__ = ["PLAN_VERSION", "build_plan", "dag_id_for", "short_id", "plan_upstreams"]
@@ -60,7 +62,8 @@ def build_plan(process, *, path: Path) -> dict:
     """Compile ``process`` (a cwltool Workflow or single tool) loaded from ``path``."""
     from cwltool.workflow import Workflow
 
-    if not isinstance(process, Workflow):
+    wrapped = not isinstance(process, Workflow)
+    if wrapped:
         process = _wrap_tool(process, path)
     base = process.tool["id"]
     plan: dict[str, Any] = {
@@ -76,9 +79,12 @@ def build_plan(process, *, path: Path) -> dict:
         "steps": [],
         "ports": {},
         "outports": {},
+        "floats": float_texts(process.tool),
     }
     scope = {short_id(p["id"], base): f"in:{short_id(p['id'], base)}" for p in process.tool["inputs"]}
     _add_steps(plan, process, base=base, prefix="", group=None, scope=scope)
+    if wrapped:  # the tool is the top-level process: cwltool discovers its secondaryFiles
+        plan["steps"][0]["toplevel"] = True
     for out in process.tool["outputs"]:
         plan["outputs"].append({
             "id": short_id(out["id"], base),
@@ -97,7 +103,7 @@ def _wrap_tool(tool, path: Path):
     from saber.cwl._load import loading_context
 
     step = re.sub(r"[^\w-]", "_", path.stem)
-    base = tool.tool["id"] + "#__wf"
+    base = tool.tool["id"].split("#")[0] + "#__wf"  # a packed tool has its own #fragment
     ctx = loading_context()
     wf = {
         "class": "Workflow",
@@ -115,7 +121,9 @@ def _wrap_tool(tool, path: Path):
                     "source": f"{base}/{short_id(i['id'], tool.tool['id'])}"} for i in tool.tool["inputs"]],
             "out": [f"{base}/{step}/{short_id(o['id'], tool.tool['id'])}" for o in tool.tool["outputs"]],
         }],
-        "requirements": [], "hints": [],
+        # The tool's named types (SchemaDefRequirement) name the wrapper's input types too.
+        "requirements": [r for r in tool.requirements if r.get("class") == "SchemaDefRequirement"],
+        "hints": [],
     }
     ctx.metadata = dict(tool.metadata)
     from schema_salad.sourceline import cmap
@@ -144,7 +152,7 @@ def _ref(uri: str, base: str, scope: dict[str, str]) -> str:
 
 
 def _add_steps(plan: dict, wf, *, base: str, prefix: str, group: str | None, scope: dict[str, str],
-               guards: tuple = ()) -> None:
+               guards: tuple = (), mapped_by: str | None = None) -> None:
     from cwltool.workflow import Workflow
 
     # File order, not cwltool's (which follows hash order), so a plan is reproducible.
@@ -161,11 +169,15 @@ def _add_steps(plan: dict, wf, *, base: str, prefix: str, group: str | None, sco
         sid = short_id(step.id, base)
         task = prefix + sid
         inputs = [_step_input(i, step, base, scope) for i in step.tool["inputs"]]
+        if mapped_by and step.tool.get("scatter"):
+            raise UnsupportedRequirement(f"step '{task}': scatter inside a scattered subworkflow is not "
+                                         "supported (Airflow maps a task group only once)")
         if isinstance(step.embedded_tool, Workflow):
-            _add_subworkflow(plan, step, task, inputs, guards)
+            _add_subworkflow(plan, step, task, inputs, guards, mapped_by)
             continue
         record = _step_record(step, sid, task, group, inputs + _unwired(step, inputs))
         record["guards"] = list(guards)
+        record["mapped_by"] = mapped_by
         plan["steps"].append(record)
 
 
@@ -199,11 +211,20 @@ def _unwired(step, inputs: list[dict]) -> list[dict]:
     return extra
 
 
-def _add_subworkflow(plan: dict, step, task: str, inputs: list[dict], guards: tuple) -> None:
+def _add_subworkflow(plan: dict, step, task: str, inputs: list[dict], guards: tuple,
+                     mapped_by: str | None) -> None:
     if step.tool.get("scatter"):
-        raise UnsupportedRequirement(f"step '{task}': scatter on a subworkflow step is not supported yet")
+        # A scattered subworkflow is a mapped task group: a helper task scatters the step's
+        # inputs, and every inner task runs once per element, at that element's map index.
+        scatter = [short_id(x, step.id) for x in _as_list(step.tool["scatter"])]
+        plan.setdefault("mapped", {})[task] = {
+            "scatter": scatter, "scatterMethod": step.tool.get("scatterMethod") or "dotproduct",
+            "group": task.rpartition(".")[0] or None, "guards": list(guards)}
+        mapped_by = task
     inner = step.embedded_tool
     ibase = inner.tool["id"]
+    if ibase.startswith("_:"):  # an inline `run:` gets a blank-node id; its parts live under step/run
+        ibase = f"{step.id}/run"
     requirements = _json(step.requirements)  # a port's valueFrom sees only the workflow's own
     for rec in inputs:
         plan["ports"][f"{task}/{rec['id']}"] = {**rec, "requirements": requirements}
@@ -213,7 +234,8 @@ def _add_subworkflow(plan: dict, step, task: str, inputs: list[dict], guards: tu
         guards = (*guards, {"task": task, "when": step.tool["when"], "requirements": requirements})
     scope = {short_id(p["id"], ibase): f"port:{task}/{short_id(p['id'], ibase)}"
              for p in inner.tool["inputs"]}
-    _add_steps(plan, inner, base=ibase, prefix=f"{task}.", group=task, scope=scope, guards=guards)
+    _add_steps(plan, inner, base=ibase, prefix=f"{task}.", group=task, scope=scope, guards=guards,
+               mapped_by=mapped_by)
     for out in inner.tool["outputs"]:
         plan["outports"][f"{task}/{short_id(out['id'], ibase)}"] = {
             "sources": [_ref(s, ibase, scope) for s in _as_list(out.get("outputSource"))],
@@ -240,6 +262,8 @@ def _step_record(step, sid: str, task: str, group: str | None, inputs: list[dict
         "when": step.tool.get("when"),
         "tool": _json(tool.tool),
         "cwlVersion": tool.metadata.get("cwlVersion"),
+        "floats": float_texts(tool.tool),
+        "originalCwlVersion": tool.metadata.get("http://commonwl.org/cwltool#original_cwlVersion"),
         "namespaces": _json(tool.metadata.get("$namespaces", {})),
         "requirements": requirements,
         "hints": hints,
@@ -302,7 +326,11 @@ def plan_upstreams(plan: dict, refs: list[str]) -> set[str]:
         if kind == "step":
             found.add(rest.rsplit("/", 1)[0])
         elif kind == "port":
-            stack.extend(plan["ports"][rest]["sources"])
+            task = rest.rpartition("/")[0]
+            if task in plan.get("mapped", {}):  # its scatter helper stands for the step's inputs
+                found.add(task + SCATTER_SUFFIX)
+            else:
+                stack.extend(plan["ports"][rest]["sources"])
         elif kind == "out":
             stack.extend(plan["outports"][rest]["sources"])
     return found

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from saber.execution import Resolver, step_fetcher
+from saber.execution import Resolver, step_fetcher, unwire
 
 __all__ = ["run_outputs", "export_outputs"]
 
@@ -19,7 +19,7 @@ def run_outputs(plan: dict, run_id: str, inputs: dict, session) -> dict[str, Any
     def get(task_id: str, map_index: int, key: str) -> Any:
         row = session.query(XComModel).filter_by(dag_id=plan["dag_id"], run_id=run_id, task_id=task_id,
                                                  map_index=map_index, key=key).one_or_none()
-        return XComModel.deserialize_value(row) if row is not None else None
+        return unwire(XComModel.deserialize_value(row)) if row is not None else None
 
     resolver = Resolver(plan, inputs, step_fetcher(plan, get))
     return {out["id"]: resolver.link(out) for out in plan["outputs"]}

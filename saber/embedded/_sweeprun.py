@@ -70,7 +70,7 @@ def compile_workflow(path: Path) -> dict:
 
 def prepare_points(plan: dict, spec: RunSpec, sweep_id: str) -> list[tuple[Any, RunRequest]]:
     """Validate the job and sweep against the plan; one RunRequest (DAG run) per point."""
-    from saber.execution._conf import CONF_KEY
+    from saber.execution._conf import run_conf, wire_safe
     from saber.cwl._job import check_inputs, load_job
     from saber.sweep import Point, SweepTarget, expand, load_sweep
 
@@ -87,8 +87,8 @@ def prepare_points(plan: dict, spec: RunSpec, sweep_id: str) -> list[tuple[Any, 
         inputs = {**base, **point.inputs}
         check_inputs({**{i["id"]: i.get("default") for i in plan["inputs"]}, **inputs}, plan,
                      file=str(spec.job) if spec.job else None)
-        conf = {**inputs, CONF_KEY: {"sweep_id": sweep_id, "point": point.index, "params": point.params,
-                                     "step_inputs": point.step_inputs}}
+        conf = run_conf(inputs, {"sweep_id": sweep_id, "point": point.index, "params": point.params,
+                                 "step_inputs": wire_safe(point.step_inputs)})
         out.append((point, RunRequest(run_id=f"{sweep_id}_p{point.index:04d}", conf=conf)))
     return out
 
@@ -112,6 +112,9 @@ def run_sweep(spec: RunSpec, *, home: SaberHome, on_progress: Callable[[list[Run
     home.activate()
     # Validating the CWL (cwltool, ~2 s) and importing Airflow (~2 s) are both CPU-bound: the
     # first runs in a child forked before Airflow loads, so they overlap on two cores.
+    from saber.cwl import warm_schema
+
+    warm_schema()  # parsed once, here: the child and, later, the tool preloads share it
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as child:
         compiled = child.submit(_compile_and_prepare, spec, sweep_id)
         home.ensure_database()
@@ -142,7 +145,7 @@ def run_sweep(spec: RunSpec, *, home: SaberHome, on_progress: Callable[[list[Run
 def _collect(plan: dict, prepared, states: dict[str, str], outdir: Path) -> list[PointResult]:
     from airflow import settings
 
-    from saber.execution._conf import CONF_KEY
+    from saber.execution._conf import conf_inputs
     from saber.embedded._results import export_outputs, run_outputs
 
     session = settings.Session()
@@ -152,7 +155,7 @@ def _collect(plan: dict, prepared, states: dict[str, str], outdir: Path) -> list
             state = states.get(req.run_id, "failed")
             outputs = None
             if state == "success":
-                inputs = {k: v for k, v in req.conf.items() if k != CONF_KEY}
+                inputs = conf_inputs(req.conf)
                 raw = run_outputs(plan, req.run_id, inputs, session)
                 outputs = export_outputs(raw, outdir / f"point-{point.index:04d}")
             results.append(PointResult(index=point.index, params=point.params, run_id=req.run_id,

@@ -1,6 +1,6 @@
 """Running one step: resolving its inputs and running its tool with cwltool in Docker."""
 
-from saber.execution._conf import CONF_KEY, SCATTER_SUFFIX, storage_root
+from saber.execution._conf import CONF_KEY, SCATTER_SUFFIX, storage_root, unwire, wire_safe
 from saber.execution._resolve import (
     Resolver,
     evaluate,
@@ -26,4 +26,6 @@ __all__ = [
     "scatter_jobs",
     "step_fetcher",
     "when_true",
+    "unwire",
+    "wire_safe",
 ]

@@ -21,14 +21,21 @@ XComGet = Callable[[str, int, str], Any]  # (task_id, map_index, key) -> value o
 
 
 def step_fetcher(plan: dict, get: XComGet) -> Fetch:
-    """``fetch(task_id)`` over an XCom reader: a step's output object, a (nested) list of them
-    for a scattered step, None for a skipped one. Tasks read XCom through the Task SDK, the
-    runner through the database; both go through here."""
+    """``fetch(task_id, index)`` over an XCom reader: a step's output object, a (nested) list of
+    them for a scattered step, None for a skipped one. ``index`` picks, for a step inside a
+    scattered subworkflow (a mapped task group), the element of that group. A scattered
+    subworkflow's helper gives ``fetch(S + SCATTER_SUFFIX)`` -> (its per-element inputs, shape).
+    Tasks read XCom through the Task SDK, the runner through the database; both go through here."""
     from saber.execution._conf import SCATTER_SUFFIX
 
     scattered = {s["task_id"] for s in plan["steps"] if s["scatter"]}
+    mapped_by = {s["task_id"]: s.get("mapped_by") for s in plan["steps"]}
 
-    def fetch(task_id: str) -> Any:
+    def fetch(task_id: str, index: dict | None = None) -> Any:
+        if task_id.endswith(SCATTER_SUFFIX):
+            return get(task_id, -1, "return_value"), get(task_id, -1, "shape")
+        if group := mapped_by.get(task_id):
+            return get(task_id, (index or {})[group], "return_value")
         if task_id not in scattered:
             return get(task_id, -1, "return_value")
         shape = get(task_id + SCATTER_SUFFIX, -1, "shape")
@@ -40,13 +47,19 @@ def step_fetcher(plan: dict, get: XComGet) -> Fetch:
 
 
 class Resolver:
-    """Evaluates plan references for one DAG run."""
+    """Evaluates plan references for one DAG run (and, inside a scattered subworkflow, for one
+    element of it: ``index`` maps the mapped group to the element's map index)."""
 
-    def __init__(self, plan: dict, workflow_inputs: dict, fetch: Fetch) -> None:
+    def __init__(self, plan: dict, workflow_inputs: dict, fetch: Fetch, index: dict | None = None) -> None:
         self.plan = plan
         self.inputs = workflow_inputs
         self.fetch = fetch
+        self.index = index or {}
         self._cache: dict[str, Any] = {}
+
+    def at(self, group: str, i: int) -> "Resolver":
+        """The same run seen from element ``i`` of scattered subworkflow ``group``."""
+        return Resolver(self.plan, self.inputs, self.fetch, {**self.index, group: i})
 
     def ref(self, ref: str) -> Any:
         if ref not in self._cache:
@@ -58,10 +71,25 @@ class Resolver:
         if kind == "in":
             return self.inputs.get(rest)
         task, _, port = rest.rpartition("/")
+        mapped = self.plan.get("mapped", {})
         if kind == "step":
-            return _pluck(self.fetch(task), port)
+            return _pluck(self.fetch(task, self.index), port)
+        if kind == "out" and task in mapped and task not in self.index:
+            # The outputs of a scattered subworkflow: one value per element, nested by shape.
+            from saber.execution._conf import SCATTER_SUFFIX
+
+            _, shape = self.fetch(task + SCATTER_SUFFIX)
+            if shape is None:  # the helper was skipped
+                return None
+            rec = self.plan["outports"][rest]
+            return nest([self.at(task, i).link(rec) for i in range(math.prod(shape))], shape)
         if kind == "out":
             return self.link(self.plan["outports"][rest])
+        if kind == "port" and task in mapped:
+            from saber.execution._conf import SCATTER_SUFFIX
+
+            jobs, _ = self.fetch(task + SCATTER_SUFFIX)
+            return (jobs or [])[self.index[task]].get(port)
         if kind == "port":
             siblings = {k.rpartition("/")[2]: v for k, v in self.plan["ports"].items()
                         if k.rpartition("/")[0] == task}
@@ -76,6 +104,22 @@ class Resolver:
         """The inputs of subworkflow step ``task`` as its inner steps see them (post-valueFrom)."""
         names = [k.rpartition("/")[2] for k in self.plan["ports"] if k.rpartition("/")[0] == task]
         return {name: self.ref(f"port:{task}/{name}") for name in names}
+
+    def scatter_ports(self, task: str) -> tuple[list[dict], list[int]]:
+        """A scattered subworkflow step's inputs, one dict per element (post-valueFrom), and the
+        shape: sources and defaults, then scatter, then valueFrom, as for any step."""
+        recs = {k.rpartition("/")[2]: v for k, v in self.plan["ports"].items() if k.rpartition("/")[0] == task}
+        pre = {name: self.link_with_default(rec) for name, rec in recs.items()}
+        mapped = self.plan["mapped"][task]
+        jobs, shape = scatter_jobs({"task_id": task, **mapped}, pre)
+        out = []
+        for job in jobs:
+            done = dict(job)
+            for name, rec in recs.items():
+                if rec.get("valueFrom") is not None:
+                    done[name] = evaluate(rec["valueFrom"], job, rec.get("requirements", []), context=job.get(name))
+            out.append(done)
+        return out, shape
 
     def guards_pass(self, step: dict) -> bool:
         """False when the `when` of a subworkflow step around ``step`` is false."""

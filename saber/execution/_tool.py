@@ -7,6 +7,7 @@ tool - command line, staging, containers, globs, secondaryFiles - stays cwltool'
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import logging
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from saber.cwl._floats import restore_floats
 from saber.errors import StepFailed
 
 __all__ = ["ToolRun", "run_tool", "preload_tool"]
@@ -63,8 +65,14 @@ def preload_tool(step: dict):
 
             from saber.cwl import loading_context
 
-            doc = copy.deepcopy(step["tool"])
+            doc = restore_floats(copy.deepcopy(step["tool"]), step.get("floats", {}))
             doc.setdefault("cwlVersion", step.get("cwlVersion") or "v1.2")
+            from cwltool.update import INTERNAL_VERSION
+
+            if step.get("originalCwlVersion") and doc["cwlVersion"] == INTERNAL_VERSION:
+                # Already updated by cwltool at compile time; a process taken out of a packed
+                # $graph lacks this mark, without which cwltool refuses the internal version.
+                doc.setdefault("http://commonwl.org/cwltool#original_cwlVersion", step["originalCwlVersion"])
             if step.get("namespaces"):
                 doc.setdefault("$namespaces", step["namespaces"])
             ctx = loading_context(requirements=copy.deepcopy(step["requirements"]),
@@ -113,7 +121,23 @@ class _Tee:
         self._reader.close()
 
 
-def run_tool(step: dict, job: dict, *, outdir: Path, workdir: Path, echo: Echo | None = None) -> ToolRun:
+@functools.cache
+def _step_executor_class():
+    from cwltool.executors import SingleJobExecutor
+
+    class StepExecutor(SingleJobExecutor):
+        """cwltool's executor for a tool that is a step of a workflow: it is not the top level,
+        so secondaryFiles are checked, not discovered, as cwltool's own WorkflowStep does."""
+
+        def run_jobs(self, process, job_order_object, logger, runtime_context) -> None:
+            runtime_context.toplevel = False
+            super().run_jobs(process, job_order_object, logger, runtime_context)
+
+    return StepExecutor
+
+
+def run_tool(step: dict, job: dict, *, outdir: Path, workdir: Path, echo: Echo | None = None,
+             floats: dict[str, str] | None = None) -> ToolRun:
     """Run ``step``'s tool on ``job``; outputs are moved under ``outdir``.
 
     The tool's stdout/stderr (unless the tool captures them) go to files in ``workdir`` and,
@@ -123,8 +147,14 @@ def run_tool(step: dict, job: dict, *, outdir: Path, workdir: Path, echo: Echo |
     from cwltool.context import RuntimeContext
     from cwltool.executors import SingleJobExecutor
 
+    _StepExecutor = _step_executor_class()
     process = preload_tool(step)
     _quick_container_monitor()
+    # Step inputs the tool does not declare served valueFrom and `when`; the tool never sees
+    # them (CWL 1.2, WorkflowStepInput).
+    declared = {i["id"].rsplit("#", 1)[-1].rsplit("/", 1)[-1] for i in step["tool"]["inputs"]}
+    job = {k: v for k, v in job.items() if k in declared}
+    job = restore_floats(job, floats or {})
     outdir.mkdir(parents=True, exist_ok=True)
     for sub in ("tmp", "out"):
         (workdir / sub).mkdir(parents=True, exist_ok=True)
@@ -149,7 +179,8 @@ def run_tool(step: dict, job: dict, *, outdir: Path, workdir: Path, echo: Echo |
             "default_stderr": err.writer,
             "rm_tmpdir": True,
         })
-        outputs, status = SingleJobExecutor()(process, copy.deepcopy(job), ctx, logger=cwl_log)
+        executor = SingleJobExecutor() if step.get("toplevel") else _StepExecutor()
+        outputs, status = executor(process, copy.deepcopy(job), ctx, logger=cwl_log)
     except Exception as e:  # cwltool raises WorkflowException for bad inputs, docker errors...
         out.close()
         err.close()

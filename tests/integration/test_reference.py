@@ -33,6 +33,8 @@ def _normal(value):
     pytest.param("sub_echo_wf.cwl", "", id="subworkflow-files-linkMerge"),
     pytest.param("when_sub_wf.cwl", "flag: false\n", id="conditional-subworkflow-skipped"),
     pytest.param("when_sub_wf.cwl", "flag: true\n", id="conditional-subworkflow-runs"),
+    pytest.param("scatter_sub_wf.cwl", "", id="scattered-subworkflow-when-valueFrom"),
+    pytest.param("scatter_sub_wf.cwl", "starts: []\n", id="scattered-subworkflow-empty"),
 ])
 def test_same_outputs_as_cwltool(saber_home, tmp_path, workflow, job):
     job_file = tmp_path / "job.yml"

@@ -165,9 +165,22 @@ def test_step_id_with_a_dot(plan_of: PlanOf) -> None:
         "add.once": ("add.once", None), "add.again": ("add.again", None)}
 
 
-def test_scatter_on_a_subworkflow_step_is_unsupported() -> None:
-    path = CWL / "invalid" / "scattered_sub.cwl"
-    with pytest.raises(UnsupportedRequirement, match=r"step 'twice': scatter on a subworkflow step is not supported"):
+def test_scattered_subworkflow_is_a_mapped_group(plan_of: PlanOf) -> None:
+    plan = plan_of(CWL / "scatter_sub_wf.cwl")
+    assert plan["mapped"] == {"each": {"scatter": ["start"], "scatterMethod": "dotproduct", "group": None,
+                                       "guards": []}}
+    inner = {s["task_id"]: s for s in plan["steps"] if s["group"] == "each"}
+    assert set(inner) == {"each.first", "each.second"}
+    assert all(s["mapped_by"] == "each" for s in inner.values())
+    # each element's own `when` guards the steps inside
+    assert all([g["task"] for g in s["guards"]] == ["each"] for s in inner.values())
+    assert plan_upstreams(plan, ["port:each/start"]) == {"each__scatter"}
+    assert plan_upstreams(plan, ["out:each/result"]) == {"each.second"}
+
+
+def test_scatter_inside_a_scattered_subworkflow_is_unsupported() -> None:
+    path = CWL / "invalid" / "nested_scatter.cwl"
+    with pytest.raises(UnsupportedRequirement, match=r"step 'outer.inner': scatter inside a scattered subworkflow"):
         build_plan(load_process(path), path=path)
 
 

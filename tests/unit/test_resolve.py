@@ -47,7 +47,7 @@ class Fetch:
     def __init__(self) -> None:
         self.calls: list[str] = []
 
-    def __call__(self, task_id: str) -> Any:
+    def __call__(self, task_id: str, index: dict | None = None) -> Any:
         self.calls.append(task_id)
         return OUTPUTS[task_id]
 
