@@ -73,5 +73,6 @@ class StepFailed(SaberError):
         self.step = step
         self.tool_exit_code = tool_exit_code
         self.log_tail = log_tail
-        code = f"exit code {tool_exit_code}" if tool_exit_code is not None else "failure"
-        super().__init__(f"step '{step}' failed with {code}" + (f"\n{log_tail}" if log_tail else ""))
+        code = (f"with exit code {tool_exit_code}" if tool_exit_code is not None
+                else "before its tool ran or while collecting its outputs")
+        super().__init__(f"step '{step}' failed {code}" + (f"\n{log_tail}" if log_tail else ""))

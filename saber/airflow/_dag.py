@@ -73,7 +73,7 @@ def dag_from_plan(plan_path: str | Path) -> DAG:
                   "queue": res["queue"], "executor_config": {"saber": res}, "doc_md": step.get("doc")}
             if res["pool"] != "default_pool":
                 kw["pool"] = res["pool"]
-            if step["scatter"]:
+            if step["scatter"] and not step.get("inline_scatter"):
                 prep = ScatterOperator(task_id=local + SCATTER_SUFFIX, step=step, plan=plan, task_group=group)
                 task = CwlStepOperator.partial(task_id=local, **kw).expand(job=prep.output)
                 heads[step["task_id"]], tails[step["task_id"]] = prep, task

@@ -100,10 +100,10 @@ class CwlStepOperator(_StepBase):
         self.plan = plan
         self.job = job
 
-    def execute(self, context) -> dict | None:
+    def execute(self, context) -> dict | list | None:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from saber.execution import finish_inputs, run_tool, when_true
+        from saber.execution import finish_inputs, when_true
 
         reqs = self.step["requirements"]
         if self.job is None:
@@ -111,19 +111,44 @@ class CwlStepOperator(_StepBase):
             if not resolver.guards_pass(self.step):
                 raise AirflowSkipException("the enclosing subworkflow step's 'when' is false")
             values = resolver.step_inputs(self.step, self._overrides(context))
+            if self.step.get("inline_scatter"):
+                return wire_safe(self._run_scatter(context, values))
             job = finish_inputs(self.step, values, reqs)
         else:
             job = unwire(self.job)
         if not when_true(self.step, job, reqs):
             raise AirflowSkipException(f"'when' is false for step {self.step['task_id']}")
+        return wire_safe(self._run(context, job))
+
+    def _run_scatter(self, context, values: dict) -> list:
+        """A scatter inside a scattered subworkflow. Airflow maps a task group only once, so this
+        task (one per element of the group) runs the scatter's jobs itself, one after another;
+        a job whose `when` is false gives null, as in CWL."""
+        from saber.execution import finish_inputs, nest, scatter_jobs, when_true
+
+        reqs = self.step["requirements"]
+        jobs, shape = scatter_jobs(self.step, values)
+        self.log.info("scatter %s over %s inside this task: %d jobs, shape %s", self.step["task_id"],
+                      self.step["scatter"], len(jobs), shape)
+        results = []
+        for j, job in enumerate(jobs):
+            job = finish_inputs(self.step, job, reqs)
+            results.append(self._run(context, job, f"job{j}") if when_true(self.step, job, reqs) else None)
+        return nest(results, shape)
+
+    def _run(self, context, job: dict, sub: str | None = None) -> dict:
+        from saber.execution import run_tool
+
         ti = context["ti"]
         where = Path(self.dag_id) / context["run_id"] / self.step["task_id"]
         if ti.map_index is not None and ti.map_index >= 0:
             where = where / str(ti.map_index)
+        if sub:
+            where = where / sub
         root = storage_root()
         conf = context["dag_run"].conf or {}
         floats = {**self.plan.get("floats", {}), **(conf.get(CONF_KEY) or {}).get("floats", {})}
         result = run_tool(self.step, job, floats=floats, outdir=root / where,
                           workdir=root / ".work" / where / f"try{ti.try_number}",
                           echo=lambda stream, line: self.log.info("[%s] %s", stream, line))
-        return wire_safe(result.outputs)
+        return result.outputs

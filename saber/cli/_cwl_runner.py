@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from saber.errors import SaberError
+
 HELP = """Run one CWL tool or workflow on one job through saber's real path (plan, Airflow DAG, one
 DAG run, every step by saber's operator in Docker) and print the CWL output object as JSON on
 stdout, as cwltool does. Exit status: 0 on success, 1 if the run failed, 2 for bad input, 33 for a
@@ -25,6 +27,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="print only the output object and errors")
     p.add_argument("--workers", type=int, help="task processes (default: the core count)")
     p.add_argument("--keep", action="store_true", help="keep the run's throw-away saber home, for debugging")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error")
 
 
 def add_parser(sub) -> None:
@@ -49,6 +52,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         outputs = run_cwl(args.process, args.job, outdir=args.outdir, workers=args.workers, keep=args.keep,
                           say=say)
+    except SaberError:
+        raise
+    except Exception as e:  # cwltest shows stderr: one readable line, the traceback on request
+        if args.debug:
+            raise
+        raise SaberError(f"{args.process}: {type(e).__name__}: {e} (--debug shows the traceback)") from e
     finally:
         sys.stdout.flush()
         os.dup2(stdout, 1)

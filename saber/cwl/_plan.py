@@ -169,15 +169,18 @@ def _add_steps(plan: dict, wf, *, base: str, prefix: str, group: str | None, sco
         sid = short_id(step.id, base)
         task = prefix + sid
         inputs = [_step_input(i, step, base, scope) for i in step.tool["inputs"]]
-        if mapped_by and step.tool.get("scatter"):
-            raise UnsupportedRequirement(f"step '{task}': scatter inside a scattered subworkflow is not "
-                                         "supported (Airflow maps a task group only once)")
         if isinstance(step.embedded_tool, Workflow):
+            if mapped_by and step.tool.get("scatter"):
+                raise UnsupportedRequirement(f"step '{task}': a scattered subworkflow inside a scattered "
+                                             "subworkflow is not supported (Airflow maps a task group once)")
             _add_subworkflow(plan, step, task, inputs, guards, mapped_by)
             continue
         record = _step_record(step, sid, task, group, inputs + _unwired(step, inputs))
         record["guards"] = list(guards)
         record["mapped_by"] = mapped_by
+        # Inside a mapped task group a step cannot be mapped again: its task, one per element of
+        # the group, runs the scatter's jobs itself.
+        record["inline_scatter"] = bool(mapped_by and record["scatter"])
         plan["steps"].append(record)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import secrets
 import shutil
 import tempfile
@@ -45,7 +46,23 @@ def _compile(process_ref: str, job: str | None) -> tuple[dict, dict, dict]:
         raise SaberError(f"{job or 'the job'}: required inputs are missing") from e
     except Exception as e:  # cwltool's exceptions do not all survive pickling: keep the text
         raise SaberError(f"{job or 'the job'}: {e}") from None
+    _apply_job_requirements(plan, inputs.pop(_JOB_REQUIREMENTS, None))
     return plan, inputs, floats
+
+
+_JOB_REQUIREMENTS = "https://w3id.org/cwl/cwl#requirements"
+
+
+def _apply_job_requirements(plan: dict, requirements: list | None) -> None:
+    """`cwl:requirements` in a job order (CWL 1.1+) apply to every step's tool and override the
+    tool's own, as cwltool's executor does by appending them to the process's requirements."""
+    if not requirements:
+        return
+    if plan.get("cwlVersion") == "v1.0":
+        raise SaberError("`cwl:requirements` in the input object is not part of CWL v1.0")
+    for step in plan["steps"]:
+        step["tool"]["requirements"] = [*step["tool"].get("requirements", []), *requirements]
+        step["requirements"] = [*step["requirements"], *requirements]
 
 
 def _needs_docker(plan: dict) -> bool:
@@ -65,6 +82,7 @@ def run_cwl(process_ref: str, job: str | None, *, outdir: Path, workers: int | N
 
     base = SaberHome.from_env()
     scratch = Path(tempfile.mkdtemp(prefix="saber-cwl-"))
+    os.environ.pop("SABER_STORAGE", None)  # run storage lives in the throw-away home too
     reaper = Reaper(scratch, remove=not keep)
     try:
         return _run(process_ref, job, outdir=outdir, workers=workers, home=SaberHome(scratch),
@@ -83,7 +101,7 @@ def _run(process_ref: str, job: str | None, *, outdir: Path, workers: int | None
     from saber.embedded._runner import EmbeddedRunner, RunRequest
     from saber.execution._conf import run_conf
 
-    home.activate()
+    home.activate(own=True)
     # As in `saber run`: cwltool's validation and Airflow's import overlap on two cores, and
     # cwltool's schema is parsed once, before the fork, for both processes.
     from saber.cwl import warm_schema
@@ -104,6 +122,8 @@ def _run(process_ref: str, job: str | None, *, outdir: Path, workers: int | None
     dag_file = write_dag_file(plan, home.dags)
     run_id = f"cwl_{secrets.token_hex(4)}"
     say(f"DAG {plan['dag_id']}, run {run_id}")
+    if workers is None and len(plan["steps"]) == 1 and not plan["steps"][0]["scatter"]:
+        workers = 1  # one task to run: a second worker process would only be forked and set up
     runner = EmbeddedRunner(dag_file=dag_file, plan_path=dag_file.with_name(f"{plan['dag_id']}.plan.json"),
                             workers=workers)
     conf = run_conf(inputs, {"sweep_id": "cwl-runner", "point": 0, "params": {}, "step_inputs": {},

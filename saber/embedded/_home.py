@@ -62,10 +62,13 @@ class SaberHome:
             "SABER_STORAGE": str(self.storage),
         }
 
-    def activate(self) -> None:
-        """Point this process (and the processes it starts) at this home."""
+    def activate(self, *, own: bool = False) -> None:
+        """Point this process (and the processes it starts) at this home. With ``own``, this
+        home's settings replace any the environment already has (a throw-away home must not
+        share a database or run storage with the home of whoever started it)."""
         for key, value in self.airflow_env().items():
-            if key.startswith("AIRFLOW__") and key in os.environ and key != "AIRFLOW__CORE__DAGS_FOLDER":
+            if (not own and key.startswith("AIRFLOW__") and key in os.environ
+                    and key != "AIRFLOW__CORE__DAGS_FOLDER"):
                 continue
             os.environ[key] = value
         if "airflow" in sys.modules and os.environ.get("_SABER_ACTIVE") != str(self.root):

@@ -28,7 +28,7 @@ def step_fetcher(plan: dict, get: XComGet) -> Fetch:
     Tasks read XCom through the Task SDK, the runner through the database; both go through here."""
     from saber.execution._conf import SCATTER_SUFFIX
 
-    scattered = {s["task_id"] for s in plan["steps"] if s["scatter"]}
+    scattered = {s["task_id"] for s in plan["steps"] if s["scatter"] and not s.get("inline_scatter")}
     mapped_by = {s["task_id"]: s.get("mapped_by") for s in plan["steps"]}
 
     def fetch(task_id: str, index: dict | None = None) -> Any:
@@ -155,10 +155,25 @@ class Resolver:
         """Pre-valueFrom values of every input of ``step`` (sweep overrides applied last)."""
         values = {rec["id"]: self.link_with_default(rec) for rec in step["in"]}
         for rec in step["in"]:
-            if values[rec["id"]] is None and rec["id"] not in (overrides or {}):
-                values.pop(rec["id"])  # let the tool's own default apply
+            if rec.get("loadContents") and values.get(rec["id"]) is not None:
+                values[rec["id"]] = _load_contents(values[rec["id"]])
+        # A null stays null: `when` and valueFrom see it as null (not undefined), and cwltool
+        # puts the tool's own default in its place.
         values.update(overrides or {})
         return values
+
+
+def _load_contents(value: Any) -> Any:
+    """A step input's `loadContents`: the first 64 KiB of each File, read as cwltool reads them."""
+    if isinstance(value, list):
+        return [_load_contents(v) for v in value]
+    if isinstance(value, dict) and value.get("class") == "File" and "contents" not in value:
+        from cwltool.builder import content_limit_respected_read
+        from cwltool.stdfsaccess import StdFsAccess
+
+        with StdFsAccess("").open(value["location"], "rb") as f:
+            return {**value, "contents": content_limit_respected_read(f)}
+    return value
 
 
 def _pluck(outputs: Any, port: str) -> Any:

@@ -193,7 +193,33 @@ def run_tool(step: dict, job: dict, *, outdir: Path, workdir: Path, echo: Echo |
     err.close()
     if status != "success" or outputs is None:
         raise StepFailed(step["task_id"], handler.code, _tail(err_path))
+    if step["class"] == "CommandLineTool" and _load_listing(step) == "no_listing":
+        _drop_listings(outputs)
     return ToolRun(outputs=outputs, stdout=_read(out_path), stderr=_read(err_path))
+
+
+def _load_listing(step: dict) -> str:
+    """The tool's loadListing: its LoadListingRequirement, else CWL's default for its version."""
+    for req in reversed([*step["hints"], *step["requirements"]]):
+        if req.get("class") == "LoadListingRequirement" and req.get("loadListing"):
+            return req["loadListing"]
+    return "deep_listing" if step.get("originalCwlVersion") == "v1.0" else "no_listing"
+
+
+def _drop_listings(value: Any) -> None:
+    """cwltool lists every output Directory when it moves a tool's outputs out of its working
+    directory, which only the final outputs of a run go through in cwltool's own workflows. A
+    step's outputs must reach the next step as cwltool passes them, without that listing, or a
+    Directory updated in place later (InplaceUpdateRequirement) shows stale contents."""
+    if isinstance(value, list):
+        for v in value:
+            _drop_listings(v)
+    elif isinstance(value, dict):
+        if value.get("class") == "Directory":
+            value.pop("listing", None)
+        else:
+            for v in value.values():
+                _drop_listings(v)
 
 
 def _read(path: Path) -> str:

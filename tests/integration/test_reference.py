@@ -35,6 +35,7 @@ def _normal(value):
     pytest.param("when_sub_wf.cwl", "flag: true\n", id="conditional-subworkflow-runs"),
     pytest.param("scatter_sub_wf.cwl", "", id="scattered-subworkflow-when-valueFrom"),
     pytest.param("scatter_sub_wf.cwl", "starts: []\n", id="scattered-subworkflow-empty"),
+    pytest.param("scatter_nested_wf.cwl", "", id="scatter-inside-scattered-subworkflow"),
 ])
 def test_same_outputs_as_cwltool(saber_home, tmp_path, workflow, job):
     job_file = tmp_path / "job.yml"

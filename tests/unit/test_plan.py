@@ -178,9 +178,16 @@ def test_scattered_subworkflow_is_a_mapped_group(plan_of: PlanOf) -> None:
     assert plan_upstreams(plan, ["out:each/result"]) == {"each.second"}
 
 
-def test_scatter_inside_a_scattered_subworkflow_is_unsupported() -> None:
-    path = CWL / "invalid" / "nested_scatter.cwl"
-    with pytest.raises(UnsupportedRequirement, match=r"step 'outer.inner': scatter inside a scattered subworkflow"):
+def test_scatter_inside_a_scattered_subworkflow_runs_inside_the_task(plan_of: PlanOf) -> None:
+    plan = plan_of(CWL / "scatter_nested_wf.cwl")
+    (step,) = plan["steps"]
+    assert (step["task_id"], step["mapped_by"], step["scatter"], step["inline_scatter"]) == (
+        "outer.add", "outer", ["a", "b"], True)
+
+
+def test_scattered_subworkflow_inside_a_scattered_subworkflow_is_unsupported() -> None:
+    path = CWL / "invalid" / "nested_scattered_sub.cwl"
+    with pytest.raises(UnsupportedRequirement, match=r"step 'outer.inner': a scattered subworkflow inside"):
         build_plan(load_process(path), path=path)
 
 

@@ -147,14 +147,15 @@ def test_link_with_default(resolver: Resolver, rec: dict, value: Any) -> None:
 def test_step_inputs(resolver: Resolver) -> None:
     step = {"task_id": "t", "in": [
         {"id": "a", "sources": ["step:A/o"]},
-        {"id": "gone", "sources": ["step:SKIPPED/o"]},  # null: the tool's own default applies
+        {"id": "gone", "sources": ["step:SKIPPED/o"]},  # null (cwltool then uses the tool's default)
         {"id": "d", "sources": ["step:SKIPPED/o"], "default": 4},
         {"id": "swept", "sources": ["in:x"]},
         {"id": "forced", "sources": ["step:SKIPPED/o"]},
     ]}
     assert resolver.step_inputs(step, {"swept": 100, "forced": None}) == {
-        "a": 1, "d": 4, "swept": 100, "forced": None}
-    assert resolver.step_inputs(step) == {"a": 1, "d": 4, "swept": 5}
+        "a": 1, "gone": None, "d": 4, "swept": 100, "forced": None}
+    # `when` and valueFrom must see a missing value as null, not undefined (cond-with-defaults)
+    assert resolver.step_inputs(step) == {"a": 1, "gone": None, "d": 4, "swept": 5, "forced": None}
 
 
 # -- scatter ------------------------------------------------------------------------------------

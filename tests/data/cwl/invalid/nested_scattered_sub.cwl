@@ -1,6 +1,6 @@
 cwlVersion: v1.2
 class: Workflow
-doc: A scatter inside a scattered subworkflow (nested mapping), which saber does not support yet.
+doc: A scattered subworkflow inside a scattered subworkflow (a mapped group in a mapped group).
 requirements:
   SubworkflowFeatureRequirement: {}
   ScatterFeatureRequirement: {}
@@ -19,7 +19,7 @@ steps:
       outputs: []
       steps:
         inner:
-          run: ../add.cwl
-          scatter: a
-          in: {a: {source: start, valueFrom: "$([self, self])"}}
-          out: [sum]
+          run: ../inner_wf.cwl
+          scatter: start
+          in: {start: {source: start, valueFrom: "$([self, self])"}}
+          out: [result]
