@@ -111,13 +111,28 @@ def main() -> int:
     parser.add_argument("--no-reference", action="store_true", help="skip the cwltool run")
     parser.add_argument("--record", action="store_true", help="rewrite tests/conformance/passing.txt")
     parser.add_argument("--keep", type=Path, help="keep the JUnit reports in this folder")
+    parser.add_argument("--from-reports", type=Path, metavar="DIR",
+                        help="re-render docs/conformance.md from the reports a --keep run left in DIR "
+                             "(saber.xml, cwltool.xml, walls.json), e.g. after adding a written reason")
     args = parser.parse_args()
     if suite_dir() is None:
         sys.exit("CWL conformance suite not found: set SABER_CWL_SUITE")
+    if args.from_reports:
+        import json
+
+        from conformance_suite import read_report
+
+        walls = json.loads((args.from_reports / "walls.json").read_text())
+        saber = read_report(args.from_reports / "saber.xml")
+        ref = read_report(args.from_reports / "cwltool.xml") if "cwltool" in walls else None
+        DOC.parent.mkdir(exist_ok=True)
+        DOC.write_text(render(saber, ref, walls, walls["jobs"], walls.get("tags")))
+        print(f"wrote {DOC}", file=sys.stderr)
+        return 0
     bindir = Path(sys.executable).parent
     reports = args.keep or Path(tempfile.mkdtemp(prefix="saber-conformance-"))
     reports.mkdir(parents=True, exist_ok=True)
-    walls: dict[str, float] = {}
+    walls: dict = {}
     ref = None
     if not args.no_reference:
         print("reference: cwltool ...", file=sys.stderr)
@@ -128,6 +143,9 @@ def main() -> int:
     saber, walls["saber"] = run_cwltest(str(bindir / "saber-cwl-runner"), reports / "saber.xml", tags=args.tags,
                                         jobs=args.jobs, timeout=args.timeout)
     print(f"  {sum(o.result == 'passed' for o in saber)}/{len(saber)} in {walls['saber']:.0f} s", file=sys.stderr)
+    import json
+
+    (reports / "walls.json").write_text(json.dumps({**walls, "jobs": args.jobs, "tags": args.tags}))
     DOC.parent.mkdir(exist_ok=True)
     DOC.write_text(render(saber, ref, walls, args.jobs, args.tags))
     print(f"wrote {DOC}", file=sys.stderr)
