@@ -82,20 +82,21 @@ def dag_from_plan(plan_path: str | Path) -> DAG:
                 heads[step["task_id"]] = tails[step["task_id"]] = task
         for step in plan["steps"]:
             refs = [s for rec in step["in"] for s in rec["sources"]]
-            refs += [f"port:{g['task']}/{p.rpartition('/')[2]}" for g in step.get("guards", [])
-                     for p in plan["ports"] if p.rpartition("/")[0] == g["task"]]
-            ups = plan_upstreams(plan, refs)
+            ups = plan_upstreams(plan, refs + _guard_refs(plan, step.get("guards", [])))
             if step.get("mapped_by"):  # every element's inputs come from the group's helper
                 ups.add(step["mapped_by"] + SCATTER_SUFFIX)
             for up in sorted(ups - {step["task_id"]}):
                 tails[up] >> heads[step["task_id"]]
         for name in plan.get("mapped", {}):
             refs = [s for key, rec in plan["ports"].items() if key.rpartition("/")[0] == name for s in rec["sources"]]
-            refs += [f"port:{g['task']}/{p.rpartition('/')[2]}" for g in plan["mapped"][name]["guards"]
-                     for p in plan["ports"] if p.rpartition("/")[0] == g["task"]]
-            for up in sorted(plan_upstreams(plan, refs)):
+            for up in sorted(plan_upstreams(plan, refs + _guard_refs(plan, plan["mapped"][name]["guards"]))):
                 tails[up] >> heads[name + SCATTER_SUFFIX]
     return dag
+
+
+def _guard_refs(plan: dict, guards: list[dict]) -> list[str]:
+    """The inputs a `when` of an enclosing subworkflow step reads: a task must wait for them."""
+    return [f"port:{key}" for g in guards for key in plan["ports"] if key.rpartition("/")[0] == g["task"]]
 
 
 def _mapped_group(name: str, parent: TaskGroup | None, helper) -> TaskGroup:
