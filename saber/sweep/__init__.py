@@ -6,13 +6,17 @@
 
 from __future__ import annotations
 
-from saber.sweep._expand import expand
+from saber.sweep._expand import SearchSpace, expand, search_space
 from saber.sweep._load import MAX_RANGE_VALUES, load_sweep
-from saber.sweep._model import METHODS, Dimension, Method, Point, Sweep, SweepTarget, Tile, Value
+from saber.sweep._model import GRID_METHODS, METHODS, Dimension, Method, Point, Space, Sweep, SweepTarget, Tile, Value
 
 __all__ = [
     "load_sweep",
     "expand",
+    "search_space",
+    "SearchSpace",
+    "Space",
+    "GRID_METHODS",
     "Sweep",
     "SweepTarget",
     "Point",

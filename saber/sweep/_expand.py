@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,7 @@ from saber.errors import InputError
 from saber.sweep._model import Dimension, Point, Sweep, SweepTarget, Value
 from saber._yaml import exact
 
-__all__ = ["expand"]
+__all__ = ["expand", "search_space", "SearchSpace"]
 
 
 @dataclass(frozen=True)
@@ -26,10 +26,75 @@ class _Assignment:
 
 @dataclass(frozen=True)
 class _Axis:
-    """A dimension resolved against the workflow: per value, its label value and assignments."""
+    """A dimension resolved against the workflow: per listed value, its label value and
+    assignments; ``assign`` gives the assignments of any value of a continuous space."""
 
     key: str
     entries: tuple[tuple[Any, tuple[_Assignment, ...]], ...]
+    assign: Callable[[Any], tuple[_Assignment, ...]]
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """A sweep checked against a workflow: what a sampler chooses from, and how a choice of
+    one value per label becomes a Point (typed job-order values for inputs and steps)."""
+
+    sweep: Sweep
+    axes: tuple[_Axis, ...]
+
+    @property
+    def grid_size(self) -> int | None:
+        """Points of the full grid; None when a dimension is continuous."""
+        if self.sweep.continuous:
+            return None
+        return math.prod(len(axis.entries) for axis in self.axes)
+
+    def grid(self, *, random_order: bool = False, limit: int | None = None,
+             seed: int = 0) -> list[dict[str, Any]]:
+        """Label values of grid points: in file order, or drawn without replacement."""
+        total = self.grid_size
+        if total is None:
+            raise self.sweep_error("a grid needs a finite list of values for every label")
+        count = total if limit is None else min(total, limit)
+        # random.sample draws without replacement and never materialises range(total).
+        cells = random.Random(seed).sample(range(total), count) if random_order else range(count)
+        sizes = [len(axis.entries) for axis in self.axes]
+        return [{axis.key: copy.deepcopy(axis.entries[d][0]) for axis, d in zip(self.axes, _digits(c, sizes))}
+                for c in cells]
+
+    def sweep_error(self, message: str) -> InputError:
+        d = self.sweep.continuous[0] if self.sweep.continuous else None
+        return InputError(f"{message}; '{d.key}' is a {d.space.kind} space" if d else message,
+                          file=self.sweep.file, line=d.space.line if d else self.sweep.sampler_line,
+                          field=d.key if d else "sampler")
+
+    def point(self, index: int, chosen: dict[str, Any]) -> Point:
+        """The point for one value per label (listed values, or any value of a continuous space)."""
+        params: dict[str, Any] = {}
+        inputs: dict[str, Any] = {}
+        step_inputs: dict[str, dict[str, Any]] = {}
+        for axis in self.axes:
+            value = chosen[axis.key]
+            listed = [v for v, _ in axis.entries]
+            assignments = axis.entries[listed.index(value)][1] if value in listed else axis.assign(value)
+            params[axis.key] = copy.deepcopy(value)
+            for a in assignments:
+                # deepcopy: a File mapping or a list value must not be shared between points.
+                place = inputs if a.step is None else step_inputs.setdefault(a.step, {})
+                place[a.name] = copy.deepcopy(a.value)
+        return Point(index=index, params=params, inputs=inputs, step_inputs=step_inputs)
+
+
+def search_space(sweep: Sweep, target: SweepTarget) -> SearchSpace:
+    """Check `sweep` against the workflow: every key, step and parameter must exist and every
+    listed value (and the bounds of every continuous space) must fit its input's CWL type.
+
+    Raises:
+        InputError: a key, step or parameter the workflow lacks, or a value of the wrong type.
+    """
+    axes = tuple(_Resolver(sweep, target).axis(d) for d in sweep.dimensions)
+    _check_collisions(sweep, axes)
+    return SearchSpace(sweep, axes)
 
 
 def expand(sweep: Sweep, target: SweepTarget) -> list[Point]:
@@ -40,22 +105,12 @@ def expand(sweep: Sweep, target: SweepTarget) -> list[Point]:
     position in the returned list (for `random`, the draw order, not the grid cell).
 
     Raises:
-        InputError: a key, step or parameter the workflow lacks, or a value of the wrong type.
+        InputError: a key, step or parameter the workflow lacks, a value of the wrong type, or
+        a continuous space (which has no grid).
     """
-    axes = [_Resolver(sweep, target).axis(d) for d in sweep.dimensions]
-    _check_collisions(sweep, axes)
-    sizes = [len(axis.entries) for axis in axes]
-    return [_point(i, axes, _digits(cell, sizes))
-            for i, cell in enumerate(_select(sweep, math.prod(sizes)))]
-
-
-def _select(sweep: Sweep, total: int) -> Sequence[int]:
-    """Grid cells to run, as indices into the full grid in itertools.product order."""
-    count = total if sweep.max_iterations is None else min(total, sweep.max_iterations)
-    if sweep.method == "random":
-        # random.sample draws without replacement and never materialises range(total).
-        return random.Random(sweep.seed).sample(range(total), count)
-    return range(count)
+    space = search_space(sweep, target)
+    chosen = space.grid(random_order=sweep.method == "random", limit=sweep.max_iterations, seed=sweep.seed)
+    return [space.point(i, values) for i, values in enumerate(chosen)]
 
 
 def _digits(cell: int, sizes: list[int]) -> list[int]:
@@ -67,24 +122,10 @@ def _digits(cell: int, sizes: list[int]) -> list[int]:
     return digits[::-1]
 
 
-def _point(index: int, axes: list[_Axis], digits: list[int]) -> Point:
-    params: dict[str, Any] = {}
-    inputs: dict[str, Any] = {}
-    step_inputs: dict[str, dict[str, Any]] = {}
-    for axis, digit in zip(axes, digits):
-        param, assignments = axis.entries[digit]
-        params[axis.key] = copy.deepcopy(param)
-        for a in assignments:
-            # deepcopy: a File mapping or a list value must not be shared between points.
-            place = inputs if a.step is None else step_inputs.setdefault(a.step, {})
-            place[a.name] = copy.deepcopy(a.value)
-    return Point(index=index, params=params, inputs=inputs, step_inputs=step_inputs)
-
-
 def _check_collisions(sweep: Sweep, axes: list[_Axis]) -> None:
     owner: dict[tuple[str | None, str], str] = {}
     for dimension, axis in zip(sweep.dimensions, axes):
-        first = axis.entries[0][1]
+        first = axis.entries[0][1] if axis.entries else axis.assign(dimension.space.low)
         for a in first:
             place = (a.step, a.name)
             if place in owner:
@@ -113,19 +154,31 @@ class _Resolver:
         return InputError(message, file=self.sweep.file, line=line, field=field)
 
     def axis(self, d: Dimension) -> _Axis:
-        if d.key in self.target.workflow_inputs and not d.is_label:
+        plain_input = d.key in self.target.workflow_inputs and not d.is_label
+        default_line = d.space.line if d.space else d.line
+        if plain_input:
             cwl_type = self.target.workflow_inputs[d.key]
-            entries = []
-            for v in d.values:
-                typed = self.typed(v.value, cwl_type, None, d.key, v.line, d.key)
-                entries.append((typed, (_Assignment(None, d.key, typed),)))
-            return _Axis(d.key, tuple(entries))
-        if d.listed:
-            raise self.error(f"'{d.key}' is not a workflow input (inputs: "
-                             f"{_names(self.target.workflow_inputs)}); a SABER label is a "
-                             f"mapping with 'range' or 'values'", d.line, d.key)
-        receivers = self.receivers(d)
-        return _Axis(d.key, tuple((v.value, self.assign(d, v, receivers)) for v in d.values))
+
+            def assign(value: Any, line: int = default_line) -> tuple[_Assignment, ...]:
+                return (_Assignment(None, d.key, self.typed(value, cwl_type, None, d.key, line, d.key)),)
+        else:
+            if d.listed:
+                raise self.error(f"'{d.key}' is not a workflow input (inputs: "
+                                 f"{_names(self.target.workflow_inputs)}); a SABER label is a "
+                                 f"mapping with 'range' or 'values'", d.line, d.key)
+            receivers = self.receivers(d)
+
+            def assign(value: Any, line: int = default_line) -> tuple[_Assignment, ...]:
+                return self.assign(d, Value(value, line), receivers)
+        entries = []
+        for v in d.values:
+            assignments = assign(v.value, v.line)
+            # A plain input's label value is the typed value (an int input given 2.0 shows 2).
+            entries.append((assignments[0].value if plain_input else v.value, assignments))
+        if d.space is not None and d.space.continuous:
+            assign(d.space.low)  # the bounds must fit the input's type too (an int input, say)
+            assign(d.space.high)
+        return _Axis(d.key, tuple(entries), assign)
 
     def receivers(self, d: Dimension) -> dict[str, list[str]]:
         """Step -> the label's target inputs it has; every target reaches at least one step."""

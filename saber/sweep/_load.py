@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from saber.errors import InputError
-from saber.sweep._model import METHODS, Dimension, Sweep, Tile, Value
+from saber.sweep._model import METHODS, SPACE_KINDS, Dimension, Space, Sweep, Tile, Value
 from saber._yaml import exact, item_line, key_line, plain, read_yaml, value_line
 
 __all__ = ["load_sweep", "MAX_RANGE_VALUES"]
 
 # A typo in a step (0.0001 for 0.1) should fail fast, not fill memory with a billion points.
 MAX_RANGE_VALUES = 1_000_000
-_LABEL_KEYS = ("range", "values", "parameters", "steps")
+_SOURCES = ("range", "values", "choice", *SPACE_KINDS)  # where a dimension's values come from
+_LABEL_KEYS = (*_SOURCES, "parameters", "steps")
 _RANGE_KEYS = ("start", "stop", "step")
-_SAMPLER_KEYS = ("method", "max_iterations", "batch_size", "seed")
+_SAMPLER_KEYS = ("method", "max_iterations", "batch_size", "seed", "direction", "objective", "max_time")
+_DIRECTIONS = ("maximize", "minimize")
+_TIME_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_TIME = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([smhd])")
 
 
 class _Reader:
@@ -59,11 +64,19 @@ class _Reader:
         if unknown:
             raise self.error(f"unknown key '{unknown[0]}' (expected {', '.join(_LABEL_KEYS)})",
                              key_line(node, unknown[0], line), key)
-        if "range" in node and "values" in node:
-            raise self.error("give either 'range' or 'values', not both",
-                             key_line(node, "values", line), key)
-        if "range" not in node and "values" not in node:
-            raise self.error("a label needs 'range' or 'values'", line, key)
+        sources = [k for k in _SOURCES if k in node]
+        if len(sources) > 1:
+            raise self.error(f"give one of {', '.join(_SOURCES)}, not both '{sources[0]}' and "
+                             f"'{sources[1]}'", key_line(node, sources[1], line), key)
+        if not sources:
+            raise self.error(f"a label needs one of {', '.join(_SOURCES)}", line, key)
+        if sources[0] in SPACE_KINDS:
+            space, values = self.space(sources[0], node, key, line)
+            parameters, parameters_lines = self.parameters(node, key, line, None)
+            steps, steps_lines = self.steps(node, key, line)
+            return Dimension(key=key, line=line or 1, values=values, listed=False,
+                             parameters=parameters, parameters_lines=parameters_lines,
+                             steps=steps, steps_lines=steps_lines, space=space)
         values, tile = self.values_of(node, key, line)
         parameters, parameters_lines = self.parameters(node, key, line, tile)
         steps, steps_lines = self.steps(node, key, line)
@@ -73,7 +86,7 @@ class _Reader:
 
     def values_of(self, node: Mapping, key: str,
                   line: int | None) -> tuple[tuple[Value, ...], Tile | None]:
-        name = "range" if "range" in node else "values"
+        name = next(k for k in ("range", "values", "choice") if k in node)
         body, body_line = node[name], value_line(node, name, line)
         if isinstance(body, list):
             return self.value_list(body, f"{key}.{name}", body_line), None
@@ -81,6 +94,48 @@ class _Reader:
             return self.numeric_range(body, f"{key}.range", body_line)
         expected = "a list or {start, stop, step}" if name == "range" else "a list"
         raise self.error(f"'{name}' must be {expected}, got {_kind(body)}", body_line, key)
+
+    def space(self, kind: str, node: Mapping, key: str,
+              line: int | None) -> tuple[Space, tuple[Value, ...]]:
+        """`uniform`/`loguniform`: {low, high}; `int`: {low, high, step (default 1)}."""
+        body, body_line = node[kind], value_line(node, kind, line)
+        field = f"{key}.{kind}"
+        allowed = ("low", "high", "step") if kind == "int" else ("low", "high")
+        if not isinstance(body, Mapping):
+            raise self.error(f"'{kind}' must be {{{', '.join(allowed)}}}, got {_kind(body)}", body_line, field)
+        unknown = [k for k in body if k not in allowed]
+        if unknown:
+            raise self.error(f"unknown key '{unknown[0]}' in {kind} (expected {', '.join(allowed)})",
+                             key_line(body, unknown[0], body_line), field)
+        missing = [k for k in ("low", "high") if k not in body]
+        if missing:
+            raise self.error(f"{kind} needs {' and '.join(missing)}", body_line, field)
+        bounds = {}
+        for k in [k for k in allowed if k in body]:
+            v, v_line = body[k], value_line(body, k, body_line)
+            number = int if kind == "int" else (int, float)
+            if isinstance(v, bool) or not isinstance(v, number) or not math.isfinite(v):
+                what = "an integer" if kind == "int" else "a finite number"
+                raise self.error(f"{kind} {k} must be {what}, got {_kind(v)}", v_line, f"{field}.{k}")
+            bounds[k] = plain(v)
+        if bounds["low"] >= bounds["high"]:
+            raise self.error(f"{kind} low ({bounds['low']}) must be below high ({bounds['high']})",
+                             value_line(body, "low", body_line), f"{field}.low")
+        if kind == "loguniform" and bounds["low"] <= 0:
+            raise self.error(f"loguniform low must be > 0, got {bounds['low']}",
+                             value_line(body, "low", body_line), f"{field}.low")
+        step = bounds.get("step", 1 if kind == "int" else None)
+        if step is not None and step <= 0:
+            raise self.error(f"int step must be positive, got {step}", value_line(body, "step", body_line),
+                             f"{field}.step")
+        space = Space(kind=kind, low=bounds["low"], high=bounds["high"], step=step, line=body_line or 1)
+        if kind != "int":
+            return space, ()
+        count = (space.high - space.low) // step + 1
+        if count > MAX_RANGE_VALUES:
+            raise self.error(f"int space has {count} values, more than {MAX_RANGE_VALUES}", body_line, field)
+        # Inclusive of high when the steps land on it, like Optuna's IntDistribution.
+        return space, tuple(Value(space.low + i * step, body_line or 1) for i in range(count))
 
     def value_list(self, node: list, field: str, line: int | None) -> tuple[Value, ...]:
         if not node:
@@ -179,7 +234,8 @@ class _Reader:
             raise self.error(f"unknown sampler method {plain(method)!r} "
                              f"(known: {', '.join(METHODS)})",
                              value_line(node, "method", line), "sampler.method")
-        options: dict[str, Any] = {"method": str(method), "sampler_line": line}
+        options: dict[str, Any] = {"method": str(method), "sampler_line": line,
+                                   "lines": {str(k): value_line(node, k, line) or line or 1 for k in node}}
         for k, low in (("max_iterations", 1), ("batch_size", 1), ("seed", 0)):
             if k not in node:
                 continue
@@ -189,9 +245,33 @@ class _Reader:
                 raise self.error(f"{k} must be {what}, got {plain(v)!r}",
                                  value_line(node, k, line), f"sampler.{k}")
             options[k] = int(v)
-        if method == "random" and "max_iterations" not in options:
-            raise self.error("the random sampler needs max_iterations", line, "sampler")
+        if "direction" in node:
+            if node["direction"] not in _DIRECTIONS:
+                raise self.error(f"direction must be maximize or minimize, got {plain(node['direction'])!r}",
+                                 value_line(node, "direction", line), "sampler.direction")
+            options["direction"] = str(node["direction"])
+        if "objective" in node:
+            if not isinstance(node["objective"], str) or not node["objective"]:
+                raise self.error(f"objective must name a scored step, got {_kind(node['objective'])}",
+                                 value_line(node, "objective", line), "sampler.objective")
+            options["objective"] = str(node["objective"])
+        if "max_time" in node:
+            options["max_time"] = self.duration(node["max_time"], value_line(node, "max_time", line))
+        if method in ("random", "tpe", "cmaes") and "max_iterations" not in options:
+            raise self.error(f"the {method} sampler needs max_iterations", line, "sampler")
         return options
+
+    def duration(self, value: Any, line: int | None) -> float:
+        """Seconds from 90, 90s, 30m, 2h, 1h30m or 1d."""
+        if not isinstance(value, bool) and isinstance(value, (int, float)) and value > 0:
+            return float(value)
+        text = str(plain(value)).strip().lower() if isinstance(value, str) else ""
+        parts = _TIME.findall(text)
+        if not parts or _TIME.sub("", text).strip() or (seconds := sum(
+                float(n) * _TIME_UNITS[u] for n, u in parts)) <= 0:
+            raise self.error(f"max_time must be a positive duration like 90s, 30m, 2h or 1h30m, got "
+                             f"{plain(value)!r}", line, "sampler.max_time")
+        return seconds
 
 
 def load_sweep(path: str | os.PathLike[str]) -> Sweep:

@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-__all__ = ["SweepTarget", "Point", "Sweep", "Dimension", "Value", "Tile", "Method", "METHODS"]
+__all__ = ["SweepTarget", "Point", "Sweep", "Dimension", "Value", "Tile", "Space", "Method", "METHODS",
+           "GRID_METHODS", "SPACE_KINDS"]
 
-Method = Literal["grid", "batch-grid", "random"]
-METHODS: tuple[Method, ...] = ("grid", "batch-grid", "random")
+Method = Literal["grid", "batch-grid", "random", "tpe", "cmaes"]
+METHODS: tuple[Method, ...] = ("grid", "batch-grid", "random", "tpe", "cmaes")
+GRID_METHODS: tuple[Method, ...] = ("grid", "batch-grid")  # visit a finite grid, each point once
+SPACE_KINDS = ("uniform", "loguniform", "int")  # `choice` is a list of values: it needs no Space
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,25 @@ class Tile:
 
 
 @dataclass(frozen=True)
+class Space:
+    """A numeric search space written as `uniform`, `loguniform` or `int` {low, high[, step]}.
+
+    Bounds are inclusive, as in Optuna. `int` spaces are finite and also listed in the
+    dimension's values (so grids can run them); `uniform` and `loguniform` are continuous.
+    """
+
+    kind: str
+    low: int | float
+    high: int | float
+    step: int | None = None
+    line: int = 1
+
+    @property
+    def continuous(self) -> bool:
+        return self.kind != "int"
+
+
+@dataclass(frozen=True)
 class Dimension:
     """One top-level key of the sweep file: a SABER label or a plain workflow input.
 
@@ -66,6 +88,7 @@ class Dimension:
     steps: tuple[str, ...] | None = None  # None: every step with such an input
     steps_lines: tuple[int, ...] = ()
     tile: Tile | None = None  # set when the values came from {start, stop, step}
+    space: Space | None = None  # set for uniform / loguniform / int; values empty if continuous
 
     @property
     def is_label(self) -> bool:
@@ -81,6 +104,15 @@ class Sweep:
     dimensions: tuple[Dimension, ...] = ()
     method: Method = "grid"
     max_iterations: int | None = None
-    batch_size: int | None = None  # batch-grid: how many points run at once
+    batch_size: int | None = None  # trials (DAG runs) in flight per round
     seed: int = 0
+    direction: str = "maximize"
+    objective: str | None = None  # the scored step whose score is optimized
+    max_time: float | None = None  # seconds of wall time before no new round starts
     sampler_line: int | None = None
+    lines: Mapping[str, int] = field(default_factory=dict)  # sampler key -> line, for errors
+
+    @property
+    def continuous(self) -> list[Dimension]:
+        """Dimensions with no finite list of values (a grid cannot run them)."""
+        return [d for d in self.dimensions if d.space is not None and d.space.continuous]

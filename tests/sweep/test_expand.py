@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from saber.errors import InputError
-from saber.sweep import Point, SweepTarget, expand, load_sweep
+from saber.sweep import Point, SweepTarget, expand, load_sweep, search_space
 
 SweepFile = Callable[[str], Path]
 
@@ -203,3 +203,31 @@ def test_target_errors(sweep_file: SweepFile, text: str, message: str, line: int
         expand(sweep, TARGET)
     assert info.value.where.line == line
     assert info.value.where.file == str(path)
+
+
+def test_continuous_space_makes_points_for_any_value(sweep_file: SweepFile) -> None:
+    space = search_space(load_sweep(sweep_file("""
+        threshold:
+          uniform: {low: 0.1, high: 0.9}
+          steps: [segment]
+        n: {int: {low: 1, high: 5, step: 2}}
+        sampler: {method: tpe, max_iterations: 5}
+    """)), TARGET)
+    assert space.grid_size is None
+    point = space.point(3, {"threshold": 0.4242, "n": 3})
+    assert (point.index, point.params) == (3, {"threshold": 0.4242, "n": 3})
+    assert point.step_inputs == {"segment": {"threshold": 0.4242}} and point.inputs == {"n": 3}
+    with pytest.raises(InputError, match=r"sweep\.yml:2: field 'threshold': a grid needs a finite list "
+                                         r"of values for every label; 'threshold' is a uniform space"):
+        space.grid()
+
+
+def test_int_space_is_a_grid(sweep_file: SweepFile) -> None:
+    got = points(sweep_file, "n: {int: {low: 1, high: 5, step: 2}}\nname: {choice: [a, b]}\n")
+    assert [p.params for p in got] == [{"n": n, "name": s} for n in (1, 3, 5) for s in ("a", "b")]
+
+
+def test_uniform_space_on_an_int_input_is_an_error(sweep_file: SweepFile) -> None:
+    with pytest.raises(InputError, match=r"sweep\.yml:2: field 'xmin'.*") as info:
+        points(sweep_file, "xmin:\n  uniform: {low: 0.5, high: 2}\n  steps: [boss_pull]\n")
+    assert "int" in info.value.message

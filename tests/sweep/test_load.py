@@ -92,10 +92,22 @@ def test_empty_file_is_an_empty_sweep(sweep_file: SweepFile) -> None:
                  id="scalar-value"),
     pytest.param("x:\n  range: [1]\n  stesp: [a]\n", r"unknown key 'stesp'", 3,
                  id="unknown-label-key"),
-    pytest.param("x:\n  range: [1]\n  values: [2]\n", r"either 'range' or 'values'", 3,
+    pytest.param("x:\n  range: [1]\n  values: [2]\n", r"not both 'range' and 'values'", 3,
                  id="range-and-values"),
-    pytest.param("x:\n  steps: [a]\n", r"a label needs 'range' or 'values'", 1,
+    pytest.param("x:\n  range: {start: 0, stop: 1, step: 0.5}\n  uniform: {low: 0, high: 1}\n",
+                 r"not both 'range' and 'uniform'", 3, id="range-and-uniform"),
+    pytest.param("x:\n  steps: [a]\n", r"a label needs one of range, values, choice, uniform", 1,
                  id="neither-range-nor-values"),
+    pytest.param("x:\n  uniform: {low: 1, high: 1}\n", r"uniform low \(1\) must be below high \(1\)", 2,
+                 id="low-not-below-high"),
+    pytest.param("x:\n  loguniform:\n    low: 0\n    high: 1\n", r"loguniform low must be > 0", 3,
+                 id="loguniform-zero"),
+    pytest.param("x:\n  int: {low: 0.5, high: 3}\n", r"int low must be an integer, got float 0.5", 2,
+                 id="int-float-bound"),
+    pytest.param("x:\n  uniform: {low: 0}\n", r"uniform needs high", 2, id="uniform-no-high"),
+    pytest.param("x:\n  uniform: {low: 0, high: 1, step: 1}\n", r"unknown key 'step' in uniform", 2,
+                 id="uniform-step"),
+    pytest.param("x:\n  choice: []\n", r"the list of values is empty", 2, id="choice-empty"),
     pytest.param("x:\n  range: {start: 0, stop: 5, step: 0}\n", r"step must not be 0", 2,
                  id="step-zero"),
     pytest.param("x:\n  range: {start: 5, stop: 0, step: -1}\n", r"step must be positive", 2,
@@ -133,9 +145,18 @@ def test_empty_file_is_an_empty_sweep(sweep_file: SweepFile) -> None:
                  id="steps-empty"),
     pytest.param("x:\n  values: [1]\n  steps:\n    - a\n    - 4\n",
                  r"a step name must be a string, got int 4", 5, id="steps-not-names"),
-    pytest.param("# a\n# b\nsampler: {method: tpe}\n",
-                 r"unknown sampler method 'tpe' \(known: grid, batch-grid, random\)", 3,
+    pytest.param("# a\n# b\nsampler: {method: hyperband}\n",
+                 r"unknown sampler method 'hyperband' \(known: grid, batch-grid, random, tpe, cmaes\)", 3,
                  id="unknown-method"),
+    pytest.param("sampler: {method: tpe}\n", r"tpe sampler needs max_iterations", 1, id="tpe-needs-max"),
+    pytest.param("sampler:\n  direction: up\n", r"direction must be maximize or minimize", 2,
+                 id="bad-direction"),
+    pytest.param("sampler:\n  max_time: soon\n", r"max_time must be a positive duration", 2,
+                 id="bad-max-time"),
+    pytest.param("sampler:\n  max_time: 0\n", r"max_time must be a positive duration", 2,
+                 id="zero-max-time"),
+    pytest.param("sampler:\n  objective: [a]\n", r"objective must name a scored step", 2,
+                 id="objective-list"),
     pytest.param("sampler:\n  method: grid\n  max_iter: 3\n", r"unknown sampler key 'max_iter'",
                  3, id="unknown-sampler-key"),
     pytest.param("sampler: {max_iterations: 0}\n", r"max_iterations must be a positive int", 1,
@@ -170,3 +191,39 @@ def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"absent\.yml: sweep file not found") as info:
         load_sweep(path)
     assert info.value.where.line is None
+
+
+def test_spaces_and_sampler_options(sweep_file: SweepFile) -> None:
+    sweep = load_sweep(sweep_file("""
+        sigma:
+          uniform: {low: 0.5, high: 2}
+          parameters: {abs: sigma}
+          steps: [threshold]
+        rate: {loguniform: {low: 1.0e-4, high: 0.1}}
+        size: {int: {low: 2, high: 8, step: 3}}
+        mode: {choice: [fast, slow]}
+        sampler:
+          method: tpe
+          max_iterations: 40
+          batch_size: 4
+          direction: minimize
+          objective: metrics
+          seed: 7
+          max_time: 1h30m
+    """))
+    sigma, rate, size, mode = sweep.dimensions
+    assert (sigma.space.kind, sigma.space.low, sigma.space.high, sigma.values) == ("uniform", 0.5, 2, ())
+    assert sigma.is_label and sigma.steps == ("threshold",)
+    assert (rate.space.kind, rate.space.low) == ("loguniform", 1.0e-4)
+    assert [v.value for v in size.values] == [2, 5, 8] and size.space.step == 3
+    assert [v.value for v in mode.values] == ["fast", "slow"] and mode.space is None
+    assert [d.key for d in sweep.continuous] == ["sigma", "rate"]
+    assert (sweep.method, sweep.max_iterations, sweep.batch_size, sweep.direction, sweep.objective,
+            sweep.seed, sweep.max_time) == ("tpe", 40, 4, "minimize", "metrics", 7, 5400.0)
+    assert sweep.lines["objective"] == 13
+
+
+@pytest.mark.parametrize("text, seconds", [("90", 90.0), ("90s", 90.0), ("30m", 1800.0), ("2h", 7200.0),
+                                           ("1h 30m", 5400.0), ("1.5h", 5400.0), ("1d", 86400.0)])
+def test_max_time_units(sweep_file: SweepFile, text: str, seconds: float) -> None:
+    assert load_sweep(sweep_file(f"sampler: {{max_time: {text}}}\n")).max_time == seconds
