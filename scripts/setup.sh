@@ -10,6 +10,8 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 need_pkgs=()
 command -v dockerd >/dev/null || need_pkgs+=(docker.io)
 command -v debootstrap >/dev/null || need_pkgs+=(debootstrap)
+# PostgreSQL server binaries: the results-store tests start a throw-away cluster with them.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_pkgs+=(postgresql)
 if ((${#need_pkgs[@]})); then
   log "installing Debian packages: ${need_pkgs[*]}"
   apt-get update -qq

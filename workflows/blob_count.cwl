@@ -7,6 +7,8 @@ doc: |
   centres, threshold it at several levels (scatter), label the connected
   components of each mask (scatter), and score every threshold's detections
   against the truth with precision/recall/F1.
+$namespaces:
+  saber: https://saber.dev/cwl#  # saber's own hints (score_format); cwltool then accepts them quietly
 requirements:
   ScatterFeatureRequirement: {}
 
@@ -91,3 +93,5 @@ steps:
       components: label/components
       thresholds: thresholds
     out: [report, best_f1]
+    hints:
+      saber: {score_format: "F1: {score}"}  # the trial's score: evaluate's last 'F1: ...' line

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
 from saber.execution._conf import CONF_KEY, storage_root, unwire, wire_safe
+
+if TYPE_CHECKING:
+    from saber.execution import ToolRun
+    from saber.scores import ScoreMatch
 
 __all__ = ["CwlStepOperator", "GroupScatterOperator", "ScatterOperator"]
 
@@ -92,7 +96,14 @@ class GroupScatterOperator(_StepBase):
 
 
 class CwlStepOperator(_StepBase):
-    """Runs one CWL step's tool in Docker through cwltool; returns the CWL output object."""
+    """Runs one CWL step's tool in Docker through cwltool; returns the CWL output object.
+
+    Also pushes XCom ``container_s``: seconds the tool's container ran (summed over the jobs of
+    an inline scatter). A step with a ``score_format`` hint pushes ``score`` (None when no output
+    line matched: the task still succeeds, the trial has no score) and ``score_fields`` (the
+    format's other named fields; for an inline scatter, whose score is the mean of its jobs',
+    ``{"job_scores": [...], "job_fields": [...]}``).
+    """
 
     def __init__(self, *, step: dict, plan: dict, job: dict | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -118,7 +129,16 @@ class CwlStepOperator(_StepBase):
             job = unwire(self.job)
         if not when_true(self.step, job, reqs):
             raise AirflowSkipException(f"'when' is false for step {self.step['task_id']}")
-        return wire_safe(self._run(context, job))
+        run = self._run(context, job)
+        self._push_run(context["ti"], run)
+        return wire_safe(run.outputs)
+
+    def _push_run(self, ti, run: ToolRun) -> None:
+        ti.xcom_push(key="container_s", value=run.container_s)
+        if self.step.get("score_format"):
+            found = self._score(run)
+            ti.xcom_push(key="score", value=found.score if found else None)
+            ti.xcom_push(key="score_fields", value=wire_safe(found.fields if found else {}))
 
     def _run_scatter(self, context, values: dict) -> list:
         """A scatter inside a scattered subworkflow. Airflow maps a task group only once, so this
@@ -130,13 +150,43 @@ class CwlStepOperator(_StepBase):
         jobs, shape = scatter_jobs(self.step, values)
         self.log.info("scatter %s over %s inside this task: %d jobs, shape %s", self.step["task_id"],
                       self.step["scatter"], len(jobs), shape)
-        results = []
+        runs: list[ToolRun | None] = []
         for j, job in enumerate(jobs):
             job = finish_inputs(self.step, job, reqs)
-            results.append(self._run(context, job, f"job{j}") if when_true(self.step, job, reqs) else None)
-        return nest(results, shape)
+            runs.append(self._run(context, job, f"job{j}") if when_true(self.step, job, reqs) else None)
+        ti = context["ti"]
+        ti.xcom_push(key="container_s", value=sum(run.container_s for run in runs if run))
+        if self.step.get("score_format"):
+            self._push_mean_score(ti, {j: run for j, run in enumerate(runs) if run})
+        return nest([run.outputs if run else None for run in runs], shape)
 
-    def _run(self, context, job: dict, sub: str | None = None) -> dict:
+    def _push_mean_score(self, ti, runs: dict[int, ToolRun]) -> None:
+        """An inline scatter's score is the mean of its jobs' (a job whose `when` was false has
+        none); None when any job that ran matched no line."""
+        found = {j: self._score(run, f"job {j} ") for j, run in runs.items()}
+        scores = [m.score for m in found.values() if m]
+        mean = sum(scores) / len(scores) if scores and len(scores) == len(found) else None
+        if mean is not None:
+            self.log.info("score: %s (mean of %d jobs)", mean, len(scores))
+        ti.xcom_push(key="score", value=mean)
+        ti.xcom_push(key="score_fields", value=wire_safe({
+            "job_scores": [m.score if m else None for m in found.values()],
+            "job_fields": [m.fields if m else None for m in found.values()]}))
+
+    def _score(self, run: ToolRun, label: str = "") -> ScoreMatch | None:
+        """The last line of the run's output matching the step's score_format, logged."""
+        from saber.scores import ScoreFormat, match_score
+
+        fmt = ScoreFormat.compile(self.step["score_format"])  # checked when the plan was built
+        found = match_score(fmt, run.lines)
+        if found is None:
+            self.log.warning("%sscore_format '%s' matched no line of stdout or stderr of step '%s'; "
+                             "this trial has no score", label, fmt.text, self.step["task_id"])
+        else:
+            self.log.info("%sscore: %s (%s line: %r)", label, found.score, found.stream, found.line)
+        return found
+
+    def _run(self, context, job: dict, sub: str | None = None) -> ToolRun:
         from saber.execution import run_tool
 
         ti = context["ti"]
@@ -148,7 +198,6 @@ class CwlStepOperator(_StepBase):
         root = storage_root()
         conf = context["dag_run"].conf or {}
         floats = {**self.plan.get("floats", {}), **(conf.get(CONF_KEY) or {}).get("floats", {})}
-        result = run_tool(self.step, job, floats=floats, outdir=root / where,
-                          workdir=root / ".work" / where / f"try{ti.try_number}",
-                          echo=lambda stream, line: self.log.info("[%s] %s", stream, line))
-        return result.outputs
+        return run_tool(self.step, job, floats=floats, outdir=root / where,
+                        workdir=root / ".work" / where / f"try{ti.try_number}",
+                        echo=lambda stream, line: self.log.info("[%s] %s", stream, line))

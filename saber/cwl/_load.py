@@ -19,11 +19,21 @@ _FIELD = re.compile(r"field [`'\"](?P<field>[\w$]+)[`'\"]", re.I)
 _extensions_on = False
 
 
+class _OwnHints(logging.Filter):
+    """cwltool notes every hint it does not know ("Unknown hint saber"); saber's own hints are
+    known to saber, so that note would only worry its users."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("Unknown hint" in message and ("saber" in message.rsplit("Unknown hint", 1)[1]))
+
+
 def _enable_extensions() -> None:
     """cwltool's extensions (CUDARequirement above all) may then appear under `requirements`,
     not only `hints`: what `cwltool --enable-ext` does."""
     global _extensions_on
     if not _extensions_on:
+        logging.getLogger("cwltool").addFilter(_OwnHints())
         import argparse
 
         from cwltool.main import setup_schema

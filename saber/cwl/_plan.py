@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -252,6 +253,7 @@ def _step_record(step, sid: str, task: str, group: str | None, inputs: list[dict
     scatter = [short_id(s, step.id) for s in _as_list(step.tool.get("scatter"))]
     requirements = _json(tool.requirements)
     hints = _json(tool.hints)
+    saber = _saber_hints(requirements + hints)
     return {
         "id": sid,
         "task_id": task,
@@ -271,7 +273,8 @@ def _step_record(step, sid: str, task: str, group: str | None, inputs: list[dict
         "requirements": requirements,
         "hints": hints,
         "resources": _resources(requirements, hints),
-        "saber": _saber_hints(requirements + hints),
+        "saber": saber,
+        "score_format": _score_format(step, saber.get("score_format")),
     }
 
 
@@ -308,16 +311,49 @@ def _resources(requirements: list[dict], hints: list[dict]) -> dict:
 
 
 def _saber_hints(items: list[dict]) -> dict:
-    """``hints: saber: {score_format: ...}`` arrives as a class-less mapping or namespaced keys."""
-    found: dict[str, Any] = {}
+    """``hints: saber: {score_format: ...}`` arrives as a class-less mapping or namespaced keys;
+    a later item (the tool's own, after inherited ones) wins."""
+    return {name: item[key] for item, key, name in _saber_entries(items)}
+
+
+def _saber_entries(items: list[dict]) -> Iterator[tuple[dict, str, str]]:
+    """(item, key in item, hint name) for every saber hint in ``items``, in order."""
     for item in items:
         cls = str(item.get("class", ""))
-        if cls in ("saber", "saber:Hints", SABER_NS + "Hints") or cls.startswith(SABER_NS):
-            found.update({k: v for k, v in item.items() if k != "class"})
-        for key, value in item.items():
+        # Without `$namespaces: {saber: ...}` the class-less `saber:` mapping has its class
+        # resolved against the document: file:///.../saber.
+        if (cls in ("saber", "saber:Hints", SABER_NS + "Hints") or cls.startswith(SABER_NS)
+                or (cls.startswith("file://") and cls.endswith("/saber"))):
+            yield from ((item, k, k) for k in item if k != "class")
+        for key in item:
             if (m := _SABER_HINT.match(str(key))) and "saber" in str(key):
-                found[m.group("key")] = value
-    return found
+                yield item, key, m.group("key")
+
+
+def _score_format(step, text: Any) -> str | None:
+    """The step's ``score_format``, checked now: a bad one fails at compile time, at its line."""
+    if text is None:
+        return None
+    from saber.scores import check_score_format
+
+    tool = step.embedded_tool
+    places = [(item, key) for item, key, name in _saber_entries([*tool.requirements, *tool.hints])
+              if name == "score_format"]
+    file, line = (_place(*places[-1]) if places else None) or _place(step.tool, None) or (None, None)
+    check_score_format(text, file=file, line=line)
+    return text
+
+
+def _place(node: Any, key: str | None) -> tuple[str, int] | None:
+    """Where schema-salad read ``node`` (or its ``key``): an existing file and a 1-based line."""
+    lc = getattr(node, "lc", None)
+    if lc is None or not lc.filename or lc.line is None:
+        return None
+    name = lc.filename.removeprefix("file://")
+    if not Path(name).is_file():  # a document saber built itself (a tool given alone)
+        return None
+    at = lc.data.get(key) if key is not None else None
+    return str(Path(name).resolve()), (at[0] if at else lc.line) + 1
 
 
 def plan_upstreams(plan: dict, refs: list[str]) -> set[str]:

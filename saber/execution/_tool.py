@@ -6,6 +6,7 @@ tool - command line, staging, containers, globs, secondaryFiles - stays cwltool'
 
 from __future__ import annotations
 
+import collections
 import copy
 import functools
 import hashlib
@@ -14,8 +15,9 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +30,27 @@ log = logging.getLogger(__name__)
 _EXIT = re.compile(r"exited with status: (-?\d+)")
 _tools: dict[str, Any] = {}
 _lock = threading.Lock()
+# What the process monitor saw of the job running in this thread (tasks may run in threads).
+_seen = threading.local()
+_CAPTURED_TAIL = 1 << 20  # bytes of a captured stdout/stderr file searched for a score
+Line = tuple[str, str]  # (stream, line): "stdout" or "stderr", without its newline
 
 
 @dataclass(frozen=True)
 class ToolRun:
-    """What a finished tool left: its CWL output object and its captured streams."""
+    """What a finished tool left: its CWL output object and its captured streams.
+
+    ``lines`` holds the tool's output lines in the order they arrived across both streams;
+    the lines of a stdout/stderr the tool captures to a file (`stdout:`/`stderr:`), whose
+    timing is unknown, follow, stderr's then stdout's (only their last MiB). ``container_s`` is
+    how long the tool's process (`docker run`, or the tool itself without a container) ran.
+    """
 
     outputs: dict
     stdout: str
     stderr: str
+    lines: list[Line] = field(default_factory=list)
+    container_s: float = 0.0
 
 
 def _key(step: dict) -> str:
@@ -44,16 +58,54 @@ def _key(step: dict) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()
 
 
+@functools.cache
 def _quick_container_monitor() -> None:
     """Replace cwltool's Docker memory monitor, which polls for the container id once a second
     and then waits a second for `docker stats` to stop: up to two seconds added to every step,
-    longer than many steps run. saber does not report peak memory, so it waits on nothing."""
-    from cwltool.job import ContainerCommandLineJob
+    longer than many steps run. saber does not report peak memory; it times the container.
 
-    def monitor(self, cidfile, tmpdir_prefix, cleanup_cidfile, docker_exe, process) -> None:
-        return None  # _job_popen waits for the process itself right after
+    cwltool calls the monitor right after starting the process and waits for it right after
+    the monitor returns, so waiting here measures the process's whole run."""
+    from cwltool.job import CommandLineJob, ContainerCommandLineJob
 
-    ContainerCommandLineJob.docker_monitor = monitor
+    def docker_monitor(self, cidfile, tmpdir_prefix, cleanup_cidfile, docker_exe, process) -> None:
+        _timed(self, process.wait)
+
+    process_monitor = CommandLineJob.process_monitor  # no container: keep cwltool's, timed
+
+    def timed_process_monitor(self, sproc) -> None:
+        _timed(self, lambda: process_monitor(self, sproc))
+
+    ContainerCommandLineJob.docker_monitor = docker_monitor
+    CommandLineJob.process_monitor = timed_process_monitor
+
+
+def _timed(job, wait: Callable[[], Any]) -> None:
+    """Wait for ``job``'s process; note its run time and the files it captured its streams in."""
+    start = time.monotonic()
+    try:
+        wait()
+    finally:
+        _seen.seconds = getattr(_seen, "seconds", 0.0) + time.monotonic() - start
+        _seen.captured = [*getattr(_seen, "captured", []), *_captured_lines(job)]
+
+
+def _captured_lines(job) -> list[Line]:
+    """The last lines of the files the job's `stderr:` and `stdout:` went to, before cwltool
+    moves or removes them."""
+    found: list[Line] = []
+    for stream in ("stderr", "stdout"):
+        if not (name := getattr(job, stream, None)):
+            continue
+        try:
+            with open(Path(job.base_path_logs, name), "rb") as f:
+                size = f.seek(0, os.SEEK_END)
+                f.seek(max(0, size - _CAPTURED_TAIL))
+                lines = f.read().decode(errors="replace").splitlines()
+        except OSError:  # not written (the tool failed to start); cwltool reports that itself
+            continue
+        found.extend((stream, line) for line in (lines[1:] if size > _CAPTURED_TAIL else lines))
+    return found
 
 
 def preload_tool(step: dict):
@@ -96,22 +148,37 @@ class _ExitCode(logging.Handler):
 Echo = Callable[[str, str], None]
 
 
-class _Tee:
-    """A pipe the tool writes to: each line goes to a file and, live, to ``echo``."""
+class _Lines:
+    """The lines of both streams in the order they arrive; each stream's pump adds to it. Only
+    the last ``keep`` are held: a chatty tool must not fill memory (the files have them all)."""
 
-    def __init__(self, path: Path, name: str, echo: Echo | None) -> None:
+    def __init__(self, keep: int = 200_000) -> None:
+        self.lines: collections.deque[Line] = collections.deque(maxlen=keep)
+        self._lock = threading.Lock()
+
+    def add(self, stream: str, line: str) -> None:
+        with self._lock:
+            self.lines.append((stream, line))
+
+
+class _Tee:
+    """A pipe the tool writes to: each line goes to a file, to ``lines`` and, live, to ``echo``."""
+
+    def __init__(self, path: Path, name: str, echo: Echo | None, lines: _Lines) -> None:
         read_fd, write_fd = os.pipe()
         self.writer = os.fdopen(write_fd, "wb")
         self._reader = os.fdopen(read_fd, "rb")
         self._file = open(path, "wb")
-        self._thread = threading.Thread(target=self._pump, args=(name, echo), daemon=True)
+        self._thread = threading.Thread(target=self._pump, args=(name, echo, lines), daemon=True)
         self._thread.start()
 
-    def _pump(self, name: str, echo: Echo | None) -> None:
-        for line in self._reader:
-            self._file.write(line)
+    def _pump(self, name: str, echo: Echo | None, lines: _Lines) -> None:
+        for raw in self._reader:
+            self._file.write(raw)
+            line = raw.decode(errors="replace").rstrip("\r\n")
+            lines.add(name, line)
             if echo:
-                echo(name, line.decode(errors="replace").rstrip("\n"))
+                echo(name, line)
         self._file.close()
 
     def close(self) -> None:
@@ -166,7 +233,9 @@ def run_tool(step: dict, job: dict, *, outdir: Path, workdir: Path, echo: Echo |
     for h in echoes:
         cwl_log.removeHandler(h)
     cwl_log.addHandler(handler)
-    out, err = _Tee(out_path, "stdout", echo), _Tee(err_path, "stderr", echo)
+    lines = _Lines()
+    out, err = _Tee(out_path, "stdout", echo, lines), _Tee(err_path, "stderr", echo, lines)
+    _seen.seconds, _seen.captured = 0.0, []
     try:
         ctx = RuntimeContext({
             "outdir": str(outdir),
@@ -195,7 +264,8 @@ def run_tool(step: dict, job: dict, *, outdir: Path, workdir: Path, echo: Echo |
         raise StepFailed(step["task_id"], handler.code, _tail(err_path))
     if step["class"] == "CommandLineTool" and _load_listing(step) == "no_listing":
         _drop_listings(outputs)
-    return ToolRun(outputs=outputs, stdout=_read(out_path), stderr=_read(err_path))
+    return ToolRun(outputs=outputs, stdout=_read(out_path), stderr=_read(err_path),
+                   lines=[*lines.lines, *_seen.captured], container_s=_seen.seconds)
 
 
 def _load_listing(step: dict) -> str:

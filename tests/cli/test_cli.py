@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,19 +17,6 @@ INVALID = CWL / "invalid"
 SAMPLE = ROOT / "workflows" / "blob_count.cwl"
 
 Write = Callable[[str, str], Path]
-
-
-
-@pytest.fixture
-def write(tmp_path: Path) -> Write:
-    """Write dedented text to tmp_path/NAME and return its path."""
-
-    def write_(name: str, text: str) -> Path:
-        path = tmp_path / name
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-        return path
-
-    return write_
 
 
 @pytest.fixture

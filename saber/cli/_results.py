@@ -1,0 +1,145 @@
+"""saber results [NAME] [--format table|csv|json] [--plots DIR]"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+HELP = """Show the studies in the results database ($SABER_DB, default $SABER_HOME/results.db),
+or with NAME every trial of one study (parameters, score, state, start, duration, container
+seconds) and the best one."""
+
+EXAMPLES = """examples:
+  saber results
+  saber results blob-tuning
+  saber results blob-tuning --format csv > trials.csv
+  saber results blob-tuning --plots plots/
+--plots writes history, slice and importance plots as .html (offline) and .png."""
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("results", help="show studies and their trials from the results database",
+                       description=HELP, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("name", nargs="?", metavar="NAME", help="a study; omit to list them all")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                   help="output on stdout (default: table)")
+    p.add_argument("--plots", type=Path, metavar="DIR", help="also write the study's plots in DIR")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from saber.errors import InputError
+    from saber.scores import ResultsStore, results_url
+
+    if args.plots and not args.name:
+        raise InputError("--plots needs a study NAME")
+    out = Console(highlight=False, soft_wrap=False)
+    with ResultsStore(results_url()) as store:
+        if not args.name:
+            _print_studies(store, args.format, out)
+            return 0
+        report = store.study_report(args.name)
+        _print_report(report, args.format, out)
+        if args.plots:
+            _plots(store, args.name, args.plots)
+    return 0
+
+
+def _print_studies(store, fmt: str, out: Console) -> None:
+    rows = store.list_studies()
+    columns = ["name", "direction", "method", "objective", "trials", "complete", "failed", "running",
+               "waiting", "best", "created"]
+    lines = [[s.name, s.direction, s.method, s.objective, s.n_trials, s.states.get("COMPLETE", 0),
+              s.states.get("FAIL", 0), s.states.get("RUNNING", 0), s.states.get("WAITING", 0), s.best_value,
+              s.created] for s in rows]
+    if fmt == "json":
+        studies = [dict(zip(columns, line), workflow=s.workflow, states=s.states) for s, line in zip(rows, lines)]
+        print(json.dumps({"studies": studies}, indent=2))
+    elif fmt == "csv":
+        _csv([columns, *([_num(v) if isinstance(v, float) else v or "" for v in line] for line in lines)])
+    elif not rows:
+        Console(stderr=True, highlight=False).print(f"no studies yet in {store.display_url}", markup=False)
+    else:
+        table = Table(title=escape(f"studies in {store.display_url}"))
+        for column in columns:
+            table.add_column(column, justify="right" if column in columns[4:10] else "left")
+        for line in lines:
+            table.add_row(*(_num(v) if isinstance(v, float) else escape(str(v if v is not None else ""))
+                            for v in line))
+        out.print(table)
+
+
+def _print_report(report, fmt: str, out: Console) -> None:
+    from saber.scores import report_csv, report_json
+
+    if fmt == "json":
+        print(json.dumps(report_json(report), indent=2))
+    elif fmt == "csv":
+        _csv(report_csv(report))
+    else:
+        out.print(_trials_table(report))
+        best = report.best
+        out.print("best: none yet (no complete trial)" if best is None else
+                  f"best: trial {best.number}, score {_num(best.score)} ({report.direction}), "
+                  f"parameters {json.dumps(best.params)}", markup=False)
+
+
+def _trials_table(report) -> Table:
+    objective = report.objective
+    others = [label for label in report.step_labels
+              if label != objective and not label.startswith(f"{objective}[")]
+    title = f"study {report.study}: {report.direction} {objective or 'score'}"
+    table = Table(title=escape(title + (f" ({report.method})" if report.method else "")),
+                  caption="* best trial")
+    for column in ("#", "parameters", "score", "state", "start", "duration s", "container s"):
+        table.add_column(column, justify="right" if column in ("#", "score", "duration s", "container s")
+                         else "left")
+    if others:
+        table.add_column("other scores")
+    colours = {"COMPLETE": "green", "FAIL": "red", "RUNNING": "yellow", "WAITING": "dim"}
+    best = report.best.number if report.best else None
+    for t in report.trials:
+        cells = [f"[bold]{t.number}*[/]" if t.number == best else str(t.number),
+                 escape(", ".join(f"{k}={json.dumps(v)}" for k, v in t.params.items())), _num(t.score),
+                 f"[{colours.get(t.state, 'default')}]{t.state}[/]" + (escape(f": {t.error}") if t.error else ""),
+                 t.start.strftime("%Y-%m-%d %H:%M:%S") if t.start else "", _secs(t.duration_s),
+                 _secs(t.container_s)]
+        if others:
+            cells.append(escape(", ".join(f"{label}={_num(t.steps[label])}" for label in others
+                                          if label in t.steps)))
+        table.add_row(*cells)
+    return table
+
+
+def _plots(store, name: str, folder: Path) -> None:
+    import optuna
+
+    from saber.scores import write_plots
+
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    plots = write_plots(optuna.load_study(study_name=name, storage=store.storage), folder)
+    for note in plots.skipped:
+        err.print(f"note: {note}", markup=False)
+    if plots.written:
+        err.print(f"plots: {len(plots.written)} files in {folder}", markup=False)
+
+
+def _csv(rows) -> None:
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    for row in rows:
+        writer.writerow(row)
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:.6g}"
+
+
+def _secs(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"

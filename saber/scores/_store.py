@@ -1,0 +1,191 @@
+"""The results database: Optuna's RDB storage plus saber's own table of per-step scores."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from saber.errors import InputError, SaberError
+from saber.scores._report import StudyReport, StudyRow, build_report, study_row
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from optuna.storages import RDBStorage
+
+    from saber.embedded import SaberHome
+
+__all__ = ["ResultsStore", "Score", "open_storage", "results_url"]
+
+# Seconds a SQLite connection waits for another process's write lock (the optimizer loop
+# writes while `saber results` reads) before giving up with "database is locked".
+_SQLITE_TIMEOUT_S = 30
+
+_UTC = timezone.utc  # noqa: UP017 (datetime.UTC is Python 3.11+; saber supports 3.10)
+
+_metadata = sa.MetaData()
+scores_table = sa.Table(
+    "saber_scores", _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("study", sa.String(512), nullable=False, index=True),
+    sa.Column("trial_number", sa.Integer, nullable=False),
+    sa.Column("run_id", sa.String(512), nullable=False),
+    sa.Column("task_id", sa.String(512), nullable=False),
+    sa.Column("map_index", sa.Integer, nullable=False, default=-1),
+    sa.Column("score", sa.Float, nullable=True),  # NULL: the step's output never matched the format
+    sa.Column("fields", sa.Text, nullable=False, default="{}"),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Score:
+    """One scored step instance of one trial, as stored in ``saber_scores``."""
+
+    study: str
+    trial_number: int
+    run_id: str
+    task_id: str
+    score: float | None
+    map_index: int = -1
+    fields: dict[str, Any] = field(default_factory=dict)
+    recorded_at: datetime | None = None
+
+    @property
+    def label(self) -> str:
+        """``task`` or ``task[i]`` for a mapped instance."""
+        return self.task_id if self.map_index < 0 else f"{self.task_id}[{self.map_index}]"
+
+
+def results_url(home: SaberHome | None = None) -> str:
+    """$SABER_DB, or SQLite in the saber home; the SQLite file's folder is created."""
+    url = os.environ.get("SABER_DB")
+    if not url:
+        if home is None:
+            from saber.embedded import SaberHome
+
+            home = SaberHome.from_env()
+        url = f"sqlite:///{home.root / 'results.db'}"
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    return url
+
+
+def open_storage(url: str) -> RDBStorage:
+    """Optuna's storage on ``url``, its tables created or checked; SaberError if unreachable."""
+    from optuna.storages import RDBStorage
+
+    try:
+        return RDBStorage(url, engine_kwargs=_engine_kwargs(url))
+    except (sa.exc.SQLAlchemyError, RuntimeError) as e:
+        # RuntimeError: Optuna's schema check (a database written by another Optuna version).
+        raise SaberError(f"cannot open the results database {_safe(url)}: {e}") from e
+
+
+class ResultsStore:
+    """Studies and trials (Optuna) and per-step scores (saber) in one database.
+
+    ``storage`` is the Optuna storage to hand to ``optuna.create_study``/``load_study``.
+    Close the store (or use it as a context manager) to release its connections.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.storage = open_storage(url)
+        self._engine = sa.create_engine(url, **_engine_kwargs(url))
+        try:
+            _create_tables(self._engine)
+        except sa.exc.SQLAlchemyError as e:
+            self.close()
+            raise SaberError(f"cannot create table saber_scores in {_safe(url)}: {e}") from e
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._engine.dispose()
+        self.storage.remove_session()
+        self.storage.engine.dispose()
+
+    @property
+    def display_url(self) -> str:
+        """The URL with any password hidden, for messages."""
+        return _safe(self.url)
+
+    def record_score(self, *, study: str, trial_number: int, run_id: str, task_id: str,
+                     score: float | None, map_index: int = -1,
+                     fields: Mapping[str, Any] | None = None) -> None:
+        """Store one scored step instance; ``score`` None means its format never matched."""
+        row = {"study": study, "trial_number": trial_number, "run_id": run_id, "task_id": task_id,
+               "map_index": map_index, "score": score,
+               "fields": json.dumps(dict(fields or {}), default=str),
+               "recorded_at": datetime.now(_UTC)}
+        with self._engine.begin() as conn:
+            conn.execute(scores_table.insert().values(**row))
+
+    def scores(self, study: str) -> list[Score]:
+        """Every score recorded for ``study``, oldest first."""
+        query = (sa.select(scores_table).where(scores_table.c.study == study)
+                 .order_by(scores_table.c.recorded_at, scores_table.c.id))
+        with self._engine.connect() as conn:
+            return [_score(row._mapping) for row in conn.execute(query)]
+
+    def list_studies(self) -> list[StudyRow]:
+        """One summary per study, in creation order."""
+        return [study_row(s, self._trials(s.study_name)) for s in self.storage.get_all_studies()]
+
+    def study_report(self, name: str) -> StudyReport:
+        """Every trial of study ``name`` with its step scores and the best trial; InputError
+        naming the known studies if there is none by that name."""
+        try:
+            study_id = self.storage.get_study_id_from_name(name)
+        except KeyError as e:
+            known = [s.study_name for s in self.storage.get_all_studies()]
+            listing = ("known studies: " + ", ".join(known)) if known else "it holds no studies yet"
+            raise InputError(f"no study named '{name}' in {self.display_url}; {listing}") from e
+        return build_report(name, self.storage.get_study_directions(study_id),
+                            self.storage.get_study_user_attrs(study_id), self._trials(name), self.scores(name))
+
+    def _trials(self, name: str) -> list:
+        return self.storage.get_all_trials(self.storage.get_study_id_from_name(name), deepcopy=False)
+
+
+def _create_tables(engine: sa.engine.Engine) -> None:
+    try:
+        _metadata.create_all(engine, checkfirst=True)
+    except sa.exc.DBAPIError:
+        # Two processes opening a new database at once both see no table and both create it;
+        # the loser's second look finds the winner's table.
+        _metadata.create_all(engine, checkfirst=True)
+
+
+def _engine_kwargs(url: str) -> dict[str, Any]:
+    if sa.engine.make_url(url).get_backend_name() == "sqlite":
+        return {"connect_args": {"timeout": _SQLITE_TIMEOUT_S}}
+    return {"pool_pre_ping": True}  # a long optimization outlives idle server connections
+
+
+def _score(row: Mapping[str, Any]) -> Score:
+    recorded = row["recorded_at"]
+    if recorded is not None:
+        # SQLite gives naive datetimes back; they were written in UTC.
+        recorded = (recorded.replace(tzinfo=_UTC) if recorded.tzinfo is None
+                    else recorded.astimezone(_UTC))
+    return Score(study=row["study"], trial_number=row["trial_number"], run_id=row["run_id"],
+                 task_id=row["task_id"], score=row["score"], map_index=row["map_index"],
+                 fields=json.loads(row["fields"] or "{}"), recorded_at=recorded)
+
+
+def _safe(url: str) -> str:
+    return sa.engine.make_url(url).render_as_string(hide_password=True)

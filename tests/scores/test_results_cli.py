@@ -1,0 +1,158 @@
+"""`saber results` in-process: studies and trials as table, CSV and JSON; plots; bad names."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from results_testing import ERROR, write_study
+
+from saber.cli import main
+from saber.scores import ResultsStore
+
+
+@pytest.fixture
+def results(store: ResultsStore, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """Run `saber results ARGS` on ``store``'s database; returns (exit code, stdout, stderr)."""
+    monkeypatch.setenv("SABER_DB", store.url)
+    monkeypatch.setenv("COLUMNS", "250")  # rich would fold the table to 80 columns
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main(["results", *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def test_studies_table(store: ResultsStore, results) -> None:
+    write_study(store, "blobs")
+    write_study(store, "cells", "minimize", trials=False)
+    code, out, _ = results()
+    assert code == 0
+    blobs = next(line for line in out.splitlines() if "blobs" in line)
+    assert [cell.strip() for cell in blobs.split("│")[1:-1]] == [
+        "blobs", "maximize", "grid", "evaluate", "6", "3", "1", "1", "1", "0.8", "2025-06-01T12:00:00+00:00"]
+    assert "cells" in out
+
+
+def test_no_studies_yet(results) -> None:
+    code, out, err = results()
+    assert (code, out) == (0, "")
+    assert "no studies yet" in err
+
+
+def test_studies_json_and_csv(store: ResultsStore, results) -> None:
+    write_study(store, "blobs")
+    code, out, _ = results("--format", "json")
+    (study,) = json.loads(out)["studies"]
+    assert (code, study["name"], study["trials"], study["best"], study["states"]["FAIL"]) == (0, "blobs", 6, 0.8, 1)
+    code, out, _ = results("--format", "csv")
+    header, row = csv.reader(io.StringIO(out))
+    assert dict(zip(header, row)) | {"created": ""} == {
+        "name": "blobs", "direction": "maximize", "method": "grid", "objective": "evaluate", "trials": "6",
+        "complete": "3", "failed": "1", "running": "1", "waiting": "1", "best": "0.8", "created": ""}
+
+
+def test_trials_table(store: ResultsStore, results) -> None:
+    write_study(store, "blobs")
+    code, out, _ = results("blobs")
+    assert code == 0
+    lines = out.splitlines()
+    assert any("1*" in line and "threshold=0.4, sigma=1.5" in line and "0.8" in line for line in lines)
+    assert any("FAIL: " + ERROR in line for line in lines)
+    assert any("RUNNING" in line for line in lines) and any("WAITING" in line for line in lines)
+    assert "count[0]=10, count[1]=11" in out  # the other scored step of trial 1
+    assert lines[-1] == 'best: trial 1, score 0.8 (maximize), parameters {"threshold": 0.4, "sigma": 1.5}'
+
+
+def test_trials_json(store: ResultsStore, results) -> None:
+    write_study(store, "blobs", "minimize")
+    code, out, _ = results("blobs", "--format", "json")
+    report = json.loads(out)  # nothing but the JSON on stdout
+    assert code == 0
+    assert list(report) == ["study", "direction", "best", "trials"]
+    assert (report["study"], report["direction"]) == ("blobs", "minimize")
+    assert report["best"] == {"number": 2, "params": {"threshold": 0.6, "sigma": 3.0}, "score": 0.3}
+    assert [(t["number"], t["state"], t["score"]) for t in report["trials"]] == [
+        (0, "COMPLETE", 0.5), (1, "COMPLETE", 0.8), (2, "COMPLETE", 0.3), (3, "FAIL", None),
+        (4, "RUNNING", None), (5, "WAITING", None)]
+    first = report["trials"][0]
+    assert {"number", "params", "score", "state", "duration_s"} <= set(first)
+    assert (first["params"], first["duration_s"], first["container_s"]) == ({"threshold": 0.2, "sigma": 0.5},
+                                                                             10.0, 20.0)
+    assert report["trials"][3]["error"] == ERROR
+
+
+def test_trials_json_without_complete_trial(store: ResultsStore, results) -> None:
+    write_study(store, "new", trials=False)
+    code, out, _ = results("new", "--format", "json")
+    assert (code, json.loads(out)) == (0, {"study": "new", "direction": "maximize", "best": None, "trials": []})
+
+
+def test_trials_csv(store: ResultsStore, results) -> None:
+    write_study(store, "blobs")
+    code, out, _ = results("blobs", "--format", "csv")
+    header, *rows = list(csv.reader(io.StringIO(out)))
+    assert code == 0
+    assert header == ["number", "threshold", "sigma", "score", "state", "start", "duration_s", "container_s",
+                      "run_id", "error", "step:evaluate", "step:count[0]", "step:count[1]"]
+    assert len(rows) == 6
+    second = dict(zip(header, rows[1]))
+    assert (second["threshold"], second["sigma"], second["score"], second["state"]) == ("0.4", "1.5", "0.8",
+                                                                                       "COMPLETE")
+    assert (second["step:count[1]"], dict(zip(header, rows[3]))["error"]) == ("11.0", ERROR)
+
+
+def test_unknown_study_exits_2(store: ResultsStore, results) -> None:
+    write_study(store, "blobs")
+    code, out, err = results("nope")
+    assert (code, out) == (2, "")
+    assert "no study named 'nope'" in err and "known studies: blobs" in err
+    assert "Traceback" not in err
+
+
+def test_plots_need_a_name(results) -> None:
+    code, _, err = results("--plots", "plots")
+    assert code == 2 and "--plots needs a study NAME" in err
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_plots(store: ResultsStore, results, tmp_path: Path) -> None:
+    write_study(store, "blobs")
+    folder = tmp_path / "plots"
+    code, out, _ = results("blobs", "--format", "json", "--plots", str(folder))
+    assert code == 0 and json.loads(out)["study"] == "blobs"  # notes stay off stdout
+    for name in ("history", "slice", "importance"):
+        html, png = folder / f"{name}.html", folder / f"{name}.png"
+        assert png.read_bytes().startswith(b"\x89PNG")
+        # Offline: plotly.js is inside the page, not fetched from a CDN.
+        assert html.stat().st_size > 1_000_000 and "cdn.plot.ly" not in html.read_text()[:5000]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(("complete", "notes", "written"), [
+    pytest.param(0, ["no plots: study 'one' has no complete trial yet"], [], id="empty"),
+    pytest.param(1, ["importance plot skipped: it needs at least 2 complete trials"],
+                 ["history", "slice"], id="one-trial"),
+    pytest.param(3, ["importance plot skipped: no parameter varies across the complete trials"],
+                 ["history", "slice"], id="constant-parameter"),
+])
+def test_plots_skipped_with_a_note(store: ResultsStore, results, tmp_path: Path, complete: int,
+                                   notes: list[str], written: list[str]) -> None:
+    import optuna
+    from optuna.distributions import FloatDistribution
+
+    study = optuna.load_study(study_name=write_study(store, "one", trials=False), storage=store.storage)
+    for n in range(complete):
+        study.add_trial(optuna.trial.create_trial(params={"x": 0.5}, distributions={"x": FloatDistribution(0, 1)},
+                                                  value=float(n)))
+    code, _, err = results("one", "--plots", str(tmp_path / "plots"))
+    assert code == 0
+    assert [line.removeprefix("note: ") for line in err.splitlines() if line.startswith("note: ")] == notes
+    assert sorted(p.name for p in (tmp_path / "plots").glob("*")) == sorted(
+        f"{name}.{ext}" for name in written for ext in ("html", "png"))
