@@ -11,14 +11,17 @@ from rich.live import Live
 from rich.table import Table
 
 HELP = """Validate WORKFLOW and SWEEP, compile the workflow to an Airflow DAG, and run every sweep
-point as a DAG run with each step in a Docker container. Exit status 0 only if every point
+point as a DAG run with each step in a Docker container. When a step has a score_format hint,
+the sweep is a study: its sampler (grid, random, batch-grid, tpe, cmaes) picks the trials,
+round by round, from the scores of the earlier ones. Exit status 0 only if every point (trial)
 succeeded; 2 for bad input."""
 
 EXAMPLES = """examples:
   saber run workflows/blob_count.cwl sweeps/blob_count.yml
   saber run workflows/blob_count.cwl --job workflows/blob_count.job.yml --outdir results/
+  saber run workflows/blob_count.cwl sweeps/blob_count_tpe.yml --study tune1   # again: resumes
 Each point's outputs and a summary.json land in --outdir
-(default ./saber-out/<workflow>/<sweep id>/)."""
+(default ./saber-out/<workflow>/<study>/); `saber results STUDY` shows a study's trials."""
 
 
 def add_parser(sub) -> None:
@@ -28,7 +31,9 @@ def add_parser(sub) -> None:
     p.add_argument("sweep", type=Path, nargs="?", help="parameter-sweep YAML; omit to run one point")
     p.add_argument("--job", type=Path, help="CWL job file with the base inputs")
     p.add_argument("--outdir", type=Path, help="where outputs and summary.json go")
-    p.add_argument("--sweep-id", help="name of this sweep (default: a timestamp)")
+    p.add_argument("--study", "--sweep-id", dest="sweep_id", metavar="NAME",
+                   help="name of this sweep or study; an existing study of that name is resumed "
+                        "(default: a fresh timestamped name)")
     p.add_argument("--workers", type=int, help="task processes (default: the core count)")
     p.set_defaults(func=run)
 
@@ -41,13 +46,26 @@ def run(args: argparse.Namespace) -> int:
                    sweep_id=args.sweep_id, workers=args.workers)
     home = SaberHome.from_env()
     with Live(Table(), console=console, refresh_per_second=4, transient=False) as live:
-        def ready(plan: dict, npoints: int) -> None:
-            console.print(f"[bold]{plan['name']}[/]: {len(plan['steps'])} steps, {npoints} point(s); "
+        def ready(plan: dict, count: int | None, study) -> None:
+            what = f"{count} point(s)" if study is None else (
+                f"study [bold]{study.name}[/] ({study.method}, {study.direction} {study.objective}"
+                f"{f', {count} trials' if count else ''}{f', max {study.max_time:g} s' if study.max_time else ''})")
+            console.print(f"[bold]{plan['name']}[/]: {len(plan['steps'])} steps, {what}; "
                           f"DAG [cyan]{plan['dag_id']}[/] in {home.dags}")
 
-        summary = run_sweep(spec, home=home, on_ready=ready,
+        def trial(record) -> None:
+            shown = (f"score [bold]{record.value:.6g}[/]" if record.state == "COMPLETE"
+                     else f"[red]failed[/]: {record.error}")
+            live.console.print(f"trial {record.number}: {_short(record.params, 60)}  {shown}")
+
+        summary = run_sweep(spec, home=home, on_ready=ready, on_trial=trial,
                             on_progress=lambda runs: live.update(_progress_table(runs)))
     console.print(_result_table(summary))
+    if summary.study:
+        best = summary.study["best"]
+        console.print(f"best trial of study [bold]{summary.sweep_id}[/]: " + (
+            f"#{best['number']} {_short(best['params'])} score [bold green]{best['value']:.6g}[/]" if best
+            else "none (no trial completed)") + f"   (saber results {summary.sweep_id})")
     console.print(f"outputs and summary.json: {summary.outdir}   ({summary.seconds:.1f} s)")
     console.print("see the runs in the Airflow UI: [bold]saber ui[/]")
     return 0 if summary.ok else 1
@@ -72,14 +90,18 @@ def _progress_table(runs) -> Table:
 
 
 def _result_table(summary) -> Table:
-    table = Table(title=f"sweep {summary.sweep_id}")
+    table = Table(title=f"{'study' if summary.study else 'sweep'} {summary.sweep_id}")
     table.add_column("#")
     table.add_column("parameters")
     table.add_column("state")
+    if summary.study:
+        table.add_column("score")
     table.add_column("outputs")
     for p in summary.points:
-        colour = "green" if p.state == "success" else "red"
-        table.add_row(str(p.index), _short(p.params), f"[{colour}]{p.state}[/]", _short(_brief(p.outputs)))
+        state = p.state if p.error is None or p.state != "success" else "no score"
+        colour = "green" if state == "success" else "red"
+        score = ([f"{p.score:.6g}" if p.score is not None else ""] if summary.study else [])
+        table.add_row(str(p.index), _short(p.params), f"[{colour}]{state}[/]", *score, _short(_brief(p.outputs)))
     return table
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from typing import Any
 
 from saber.errors import SaberError
 
-__all__ = ["RunRequest", "RunProgress", "EmbeddedRunner"]
+__all__ = ["RunRequest", "RunProgress", "EmbeddedRunner", "RunBatches"]
 
 FINISHED = {"success", "failed", "skipped", "upstream_failed", "removed"}
 
@@ -89,15 +90,38 @@ class EmbeddedRunner:
     def run(self, requests: list[RunRequest], on_progress: Callable[[list[RunProgress]], None] | None = None,
             max_active_runs: int | None = None) -> dict[str, str]:
         """Create and run every requested DAG run; returns run_id -> final state."""
+        with self.open() as batches:
+            return batches.run(requests, on_progress, max_active_runs)
+
+    @contextmanager
+    def open(self) -> Iterator[RunBatches]:
+        """Sync the DAG and start the worker processes once, for several batches of runs (the
+        optimizer's rounds): each batch then costs only its runs, not a DAG sync and a pool."""
         from saber.embedded._workers import init_worker, warm_execution_api
 
         dag, session = self.sync()
-        _check_new_run_ids(session, dag.dag_id, [r.run_id for r in requests])
         warm_execution_api()
         pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
                                    initializer=init_worker,
                                    initargs=(str(self.plan_path), str(self.worker_log)))
-        drive = _Drive(self, dag, session, pool, requests, max_active_runs or self.workers * 2)
+        try:
+            yield RunBatches(self, dag, session, pool)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            session.close()
+
+class RunBatches:
+    """An open runner: one synced DAG, one pool of workers, any number of batches of runs."""
+
+    def __init__(self, runner: EmbeddedRunner, dag, session, pool: ProcessPoolExecutor) -> None:
+        self.runner, self.dag, self.session, self.pool = runner, dag, session, pool
+
+    def run(self, requests: list[RunRequest], on_progress: Callable[[list[RunProgress]], None] | None = None,
+            max_active_runs: int | None = None) -> dict[str, str]:
+        """Run one batch to the end; returns run_id -> final state."""
+        _check_new_run_ids(self.session, self.dag.dag_id, [r.run_id for r in requests])
+        drive = _Drive(self.runner, self.dag, self.session, self.pool, requests,
+                       max_active_runs or self.runner.workers * 2)
         try:
             while drive.waiting or drive.active:
                 drive.start_runs()
@@ -107,24 +131,11 @@ class EmbeddedRunner:
                 drive.wait()
         except BaseException:
             unfinished = [dr.run_id for dr in drive.active]
-            pool.shutdown(wait=False, cancel_futures=True)
-            _kill_containers(dag.dag_id, unfinished)
-            self._fail_unfinished(session, unfinished + [r.run_id for r in drive.waiting])
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            _kill_containers(self.dag.dag_id, unfinished)
+            _fail_unfinished(self.session, unfinished + [r.run_id for r in drive.waiting])
             raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-            session.close()
         return drive.finished
-
-    def _fail_unfinished(self, session, run_ids: list[str]) -> None:
-        """An interrupted run must not stay 'running' in the UI forever."""
-        from airflow.models.dagrun import DagRun
-        from airflow.utils.state import DagRunState
-
-        session.rollback()
-        for dr in session.query(DagRun).filter(DagRun.run_id.in_(run_ids)).all():
-            dr.set_state(DagRunState.FAILED)
-        session.commit()
 
 
 class _Drive:
@@ -217,6 +228,17 @@ class _Drive:
                 fut.result()
             except BrokenProcessPool as e:
                 raise SaberError(f"a worker process died while running {key.task_id}") from e
+
+
+def _fail_unfinished(session, run_ids: list[str]) -> None:
+    """An interrupted run must not stay 'running' in the UI forever."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.state import DagRunState
+
+    session.rollback()
+    for dr in session.query(DagRun).filter(DagRun.run_id.in_(run_ids)).all():
+        dr.set_state(DagRunState.FAILED)
+    session.commit()
 
 
 def _check_new_run_ids(session, dag_id: str, run_ids: list[str]) -> None:

@@ -24,7 +24,7 @@ class RunSpec:
     sweep: Path | None = None
     job: Path | None = None
     outdir: Path | None = None
-    sweep_id: str | None = None
+    sweep_id: str | None = None  # the study's name (--study); None: a fresh one
     workers: int | None = None
 
 
@@ -36,6 +36,8 @@ class PointResult:
     state: str
     outputs: dict | None = None
     conf: dict = field(default_factory=dict)
+    score: float | None = None  # the objective's score, for a scored workflow
+    error: str | None = None  # why a trial failed (its run, or a score that never matched)
 
 
 @dataclass
@@ -46,10 +48,11 @@ class Summary:
     outdir: Path
     points: list[PointResult]
     seconds: float
+    study: dict | None = None  # name, direction, objective, method, best, stopped_by (scored workflows)
 
     @property
     def ok(self) -> bool:
-        return all(p.state == "success" for p in self.points)
+        return all(p.state == "success" and p.error is None for p in self.points)
 
     def to_json(self) -> dict:
         return {
@@ -57,8 +60,9 @@ class Summary:
             "dag_id": self.dag_id,
             "sweep_id": self.sweep_id,
             "seconds": round(self.seconds, 3),
+            "study": self.study,
             "points": [{"index": p.index, "params": p.params, "state": p.state, "dag_run_id": p.run_id,
-                        "outputs": p.outputs} for p in self.points],
+                        "score": p.score, "error": p.error, "outputs": p.outputs} for p in self.points],
         }
 
 
@@ -70,31 +74,64 @@ def compile_workflow(path: Path) -> dict:
 
 def prepare_points(plan: dict, spec: RunSpec, sweep_id: str) -> list[tuple[Any, RunRequest]]:
     """Validate the job and sweep against the plan; one RunRequest (DAG run) per point."""
-    from saber.execution._conf import run_conf, wire_safe
+    from saber.sweep import expand
+
+    sweep, target = _sweep_and_target(plan, spec)
+    request = _requester(plan, spec, sweep_id)
+    return [(point, request(point, f"{sweep_id}_p{point.index:04d}", {"point": point.index}))
+            for point in expand(sweep, target)]
+
+
+def _sweep_and_target(plan: dict, spec: RunSpec):
+    from saber.sweep import Sweep, SweepTarget, load_sweep
+
+    target = SweepTarget(
+        workflow_inputs={i["id"]: i["type"] for i in plan["inputs"]},
+        step_inputs={s["task_id"]: {i["id"]: i.get("type") for i in s["in"]} for s in plan["steps"]})
+    return (load_sweep(spec.sweep) if spec.sweep else Sweep(file="(no sweep)")), target
+
+
+def _requester(plan: dict, spec: RunSpec, sweep_id: str) -> Callable[[Any, str, dict], RunRequest]:
+    """A function making the DAG run request of one point: its job order checked, its conf."""
     from saber.cwl._job import check_inputs, load_job
-    from saber.sweep import Point, SweepTarget, expand, load_sweep
+    from saber.execution._conf import run_conf, wire_safe
 
     base = load_job(spec.job, plan) if spec.job else {}
-    if spec.sweep:
-        target = SweepTarget(
-            workflow_inputs={i["id"]: i["type"] for i in plan["inputs"]},
-            step_inputs={s["task_id"]: {i["id"]: i.get("type") for i in s["in"]} for s in plan["steps"]})
-        points = expand(load_sweep(spec.sweep), target)
-    else:
-        points = [Point(index=0, params={}, inputs={}, step_inputs={})]
-    out = []
-    for point in points:
+
+    def request(point, run_id: str, extra: dict) -> RunRequest:
         inputs = {**base, **point.inputs}
         check_inputs({**{i["id"]: i.get("default") for i in plan["inputs"]}, **inputs}, plan,
                      file=str(spec.job) if spec.job else None)
-        conf = run_conf(inputs, {"sweep_id": sweep_id, "point": point.index, "params": point.params,
+        conf = run_conf(inputs, {"sweep_id": sweep_id, **extra, "params": point.params,
                                  "step_inputs": wire_safe(point.step_inputs)})
-        out.append((point, RunRequest(run_id=f"{sweep_id}_p{point.index:04d}", conf=conf)))
-    return out
+        return RunRequest(run_id=run_id, conf=conf)
+    return request
 
 
-def _compile_and_prepare(spec: RunSpec, sweep_id: str) -> tuple[dict, list]:
+def study_setup(plan: dict, spec: RunSpec, name: str):
+    """(StudySpec, SearchSpace) when the workflow is scored (or the sweep needs scores), else None."""
+    from saber.optimize._setup import study_spec
+    from saber.sweep import search_space
+
+    sweep, target = _sweep_and_target(plan, spec)
+    study = study_spec(sweep, plan, name, attrs={
+        "saber_workflow": str(Path(spec.workflow).resolve()), "saber_dag_id": plan["dag_id"],
+        "saber_sweep": str(Path(spec.sweep).resolve()) if spec.sweep else None})
+    if study is None:
+        return None
+    space = search_space(sweep, target)
+    # The job file and required inputs are checked before anything runs, on one point.
+    some = {d.key: d.values[0].value if d.values else d.space.low for d in sweep.dimensions}
+    _requester(plan, spec, name)(space.point(0, some), "check", {})
+    return study, space
+
+
+def _compile_and_prepare(spec: RunSpec, sweep_id: str) -> tuple[dict, list | None]:
+    """Compile and check everything; a scored workflow's points are chosen later, by its study
+    (the parent process builds it again: a search space does not cross process boundaries)."""
     plan = compile_workflow(spec.workflow)
+    if study_setup(plan, spec, sweep_id) is not None:
+        return plan, None
     return plan, prepare_points(plan, spec, sweep_id)
 
 
@@ -103,8 +140,13 @@ def new_sweep_id() -> str:
 
 
 def run_sweep(spec: RunSpec, *, home: SaberHome, on_progress: Callable[[list[RunProgress]], None] | None = None,
-              on_ready: Callable[[dict, int], None] | None = None) -> Summary:
-    """Compile, validate, emit the DAG, run every point, collect outputs into the outdir."""
+              on_ready: Callable[[dict, int | None, Any], None] | None = None,
+              on_trial: Callable[[Any], None] | None = None) -> Summary:
+    """Compile, validate, emit the DAG, run every point (a scored workflow: every trial of its
+    study), collect outputs into the outdir.
+
+    ``on_ready(plan, points or trials, StudySpec or None)`` is called before the first run.
+    """
     from saber.embedded._docker import check_docker
 
     started = time.monotonic()
@@ -128,18 +170,43 @@ def run_sweep(spec: RunSpec, *, home: SaberHome, on_progress: Callable[[list[Run
         preload_tool(step)
 
     dag_file = write_dag_file(plan, home.dags)
-    if on_ready:
-        on_ready(plan, len(prepared))
     runner = EmbeddedRunner(dag_file=dag_file, plan_path=dag_file.with_name(f"{plan['dag_id']}.plan.json"),
                             workers=spec.workers)
-    states = runner.run([req for _, req in prepared], on_progress=on_progress)
     outdir = (spec.outdir or Path("saber-out") / plan["name"] / sweep_id).resolve()
-    points = _collect(plan, prepared, states, outdir)
-    summary = Summary(workflow=str(spec.workflow), dag_id=plan["dag_id"], sweep_id=sweep_id, outdir=outdir,
-                      points=points, seconds=time.monotonic() - started)
+    if prepared is None:
+        summary = _run_study(plan, spec, sweep_id, runner, outdir, started, on_ready, on_progress, on_trial)
+    else:
+        if on_ready:
+            on_ready(plan, len(prepared), None)
+        states = runner.run([req for _, req in prepared], on_progress=on_progress)
+        points = _collect(plan, prepared, states, outdir)
+        summary = Summary(workflow=str(spec.workflow), dag_id=plan["dag_id"], sweep_id=sweep_id, outdir=outdir,
+                          points=points, seconds=time.monotonic() - started)
     outdir.mkdir(parents=True, exist_ok=True)
-    (outdir / "summary.json").write_text(json.dumps(summary.to_json(), indent=2))
+    (outdir / "summary.json").write_text(json.dumps(summary.to_json(), indent=2, default=str))
     return summary
+
+
+def _run_study(plan: dict, spec: RunSpec, name: str, runner: EmbeddedRunner, outdir: Path, started: float,
+               on_ready, on_progress, on_trial) -> Summary:
+    from saber.embedded._studyrun import run_study
+
+    study, space = study_setup(plan, spec, name)
+    if on_ready:
+        on_ready(plan, space.grid_size if study.method in ("grid", "batch-grid") and not study.max_iterations
+                 else study.max_iterations, study)
+    result, runs = run_study(plan, study, runner=runner, request=_requester(plan, spec, name), outdir=outdir,
+                             on_progress=on_progress, on_trial=on_trial, space=space)
+    points = []
+    for record in result.trials:
+        req, outputs = runs[record.number]
+        points.append(PointResult(index=record.number, params=record.params, run_id=req.run_id,
+                                  state=record.outcome.state, outputs=outputs, conf=req.conf,
+                                  score=record.value, error=record.error))
+    info = {"name": name, "direction": study.direction, "objective": study.objective, "method": study.method,
+            "best": result.best, "stopped_by": result.stopped_by}
+    return Summary(workflow=str(spec.workflow), dag_id=plan["dag_id"], sweep_id=name, outdir=outdir,
+                   points=points, seconds=time.monotonic() - started, study=info)
 
 
 def _collect(plan: dict, prepared, states: dict[str, str], outdir: Path) -> list[PointResult]:

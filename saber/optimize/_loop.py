@@ -1,0 +1,299 @@
+"""The ask -> run -> tell loop: rounds of trials, each trial one DAG run, until a budget ends.
+
+The loop knows nothing of Airflow: it hands each round to ``run_round`` (the embedded runner
+in `saber run`, a plain function in the benchmarks) and reads back what each run scored.
+Studies and trials live in Optuna's RDB storage, so a study can be resumed by name.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from saber.errors import InputError
+from saber.optimize._encode import encodings
+from saber.sweep import GRID_METHODS, Point, SearchSpace
+
+__all__ = ["StudySpec", "TrialJob", "StepScore", "TrialOutcome", "TrialRecord", "Optimizer", "LoopResult"]
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """What the sweep's sampler block and the command line decide about one study."""
+
+    name: str
+    method: str
+    direction: str
+    objective: str  # task id of the scored step whose score is the trial's value
+    max_iterations: int | None  # the study's total; None: the grid's size
+    batch_size: int | None  # None: as many as the method allows (all of a grid)
+    seed: int = 0
+    max_time: float | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)  # workflow, sweep, DAG id: shown by `saber results`
+
+
+@dataclass(frozen=True)
+class TrialJob:
+    """One trial to run: its number in the study and the sweep point it runs."""
+
+    number: int
+    point: Point
+
+
+@dataclass(frozen=True)
+class StepScore:
+    task_id: str
+    map_index: int  # -1 unless the scored step is scattered
+    score: float | None  # None: the step's score_format matched no line
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """What running one trial gave: the run's state, its scores and what it cost."""
+
+    run_id: str
+    state: str  # the DAG run's final state
+    scores: list[StepScore]
+    wall_s: float
+    container_s: float
+    error: str | None = None  # why the run failed, when it did
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    number: int
+    params: dict[str, Any]
+    state: str  # COMPLETE or FAIL
+    value: float | None
+    outcome: TrialOutcome
+    error: str | None
+
+
+@dataclass
+class LoopResult:
+    study: str
+    direction: str
+    trials: list[TrialRecord]  # those run by this call
+    best: dict | None  # {"number", "params", "value"} over the whole study
+    stopped_by: str  # "max_iterations", "grid", "max_time"
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return all(t.state == "COMPLETE" for t in self.trials)
+
+
+RunRound = Callable[[list[TrialJob]], list[TrialOutcome]]
+
+
+class Optimizer:
+    """Runs one study's loop over a checked search space."""
+
+    def __init__(self, spec: StudySpec, space: SearchSpace, storage, *, record_score=None,
+                 default_batch: int = 2) -> None:
+        self.spec = spec
+        self.space = space
+        self.storage = storage  # an optuna storage (RDBStorage on $SABER_DB)
+        self.record_score = record_score  # (study, trial number, run_id, StepScore) -> None
+        self.default_batch = default_batch
+        self.encodings = encodings(space)
+        self._asked: dict[int, Any] = {}  # trial number -> optuna Trial, until told
+
+    # -- set-up -----------------------------------------------------------------------------
+
+    def _study(self):
+        import optuna
+
+        sampler = self._sampler()
+        existing = {s.study_name: s for s in optuna.get_all_study_summaries(self.storage)}
+        if self.spec.name in existing:
+            old = existing[self.spec.name]
+            wanted = optuna.study.StudyDirection.MAXIMIZE if self.spec.direction == "maximize" \
+                else optuna.study.StudyDirection.MINIMIZE
+            if old.direction != wanted:
+                raise InputError(f"study '{self.spec.name}' was created to "
+                                 f"{old.direction.name.lower()}, not {self.spec.direction}; give "
+                                 "another --study name", field="sampler.direction")
+            if old.user_attrs.get("saber_dag_id") not in (None, self.spec.attrs.get("saber_dag_id")):
+                raise InputError(f"study '{self.spec.name}' belongs to workflow "
+                                 f"{old.user_attrs.get('saber_workflow')}; give another --study name")
+        study = optuna.create_study(study_name=self.spec.name, storage=self.storage, sampler=sampler,
+                                    direction=self.spec.direction, load_if_exists=True)
+        if self.spec.name not in existing:
+            attrs = {"saber_method": self.spec.method, "saber_objective": self.spec.objective,
+                     "saber_created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                     **self.spec.attrs}
+            for key, value in attrs.items():
+                study.set_user_attr(key, value)
+        return study
+
+    def _sampler(self):
+        import optuna
+
+        method, seed = self.spec.method, self.spec.seed
+        if method == "tpe":
+            # constant_liar: trials of one round still running count as bad guesses, so a round
+            # of batch_size trials spreads out instead of proposing one point batch_size times.
+            return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=self._batch() > 1)
+        if method == "cmaes":
+            # Categorical labels are sampled at random by CMA-ES (it models numbers only).
+            return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+        return optuna.samplers.RandomSampler(seed=seed)
+
+    def _queued(self) -> bool:
+        """Grids (and random draws from a finite grid) are chosen up front, then enqueued."""
+        return self.spec.method in GRID_METHODS or (self.spec.method == "random"
+                                                    and self.space.grid_size is not None)
+
+    def _batch(self) -> int:
+        if self.spec.batch_size:
+            return self.spec.batch_size
+        if self.spec.method == "grid" and self.spec.max_time is None:
+            return 1 << 30  # the whole grid at once: nothing learns from the scores
+        return self.default_batch
+
+    def _plan_points(self) -> list[dict[str, Any]] | None:
+        """For queued methods: every point the study should have run, in order."""
+        if not self._queued():
+            return None
+        return self.space.grid(random_order=self.spec.method == "random",
+                               limit=self.spec.max_iterations, seed=self.spec.seed)
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def run(self, run_round: RunRound, *, on_trial: Callable[[TrialRecord], None] | None = None,
+            on_round: Callable[[list[TrialJob]], None] | None = None) -> LoopResult:
+        import optuna
+        from optuna.trial import TrialState
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        started = time.monotonic()
+        study = self._study()
+        self._fail_stale(study)
+        planned = self._plan_points()
+        total = len(planned) if planned is not None else self.spec.max_iterations
+        # Failed trials of an earlier call are run again (same parameters), before new ones.
+        retry = [] if planned is not None else self._failed_params(study)
+        records: list[TrialRecord] = []
+        stopped_by = "grid" if planned is not None and self.spec.max_iterations is None else "max_iterations"
+        while True:
+            trials = study.get_trials(deepcopy=False)
+            complete = sum(t.state == TrialState.COMPLETE for t in trials)
+            failed_now = sum(r.state != "COMPLETE" for r in records)
+            if planned is not None:
+                done = {_key(t.user_attrs.get("saber_params")) for t in trials if t.state == TrialState.COMPLETE}
+                todo = [p for p in planned if _key(p) not in done
+                        and _key(p) not in {_key(r.params) for r in records}]
+                budget = len(todo)
+            else:
+                budget = total - complete - failed_now
+            if budget <= 0:
+                break
+            if self.spec.max_time is not None and time.monotonic() - started >= self.spec.max_time:
+                stopped_by = "max_time"
+                break
+            size = min(self._batch(), budget)
+            fixed = todo[:size] if planned is not None else retry[:size]
+            retry = retry[len(fixed):] if planned is None else retry
+            jobs = self._ask(study, size, fixed)
+            if on_round:
+                on_round(jobs)
+            outcomes = run_round(jobs)
+            for job, outcome in zip(jobs, outcomes):
+                record = self._tell(study, job, outcome)
+                records.append(record)
+                if on_trial:
+                    on_trial(record)
+        return LoopResult(study=self.spec.name, direction=self.spec.direction, trials=records,
+                          best=_best(study), stopped_by=stopped_by, seconds=time.monotonic() - started)
+
+    def _ask(self, study, size: int, fixed: list[dict[str, Any]]) -> list[TrialJob]:
+        for chosen in fixed:
+            study.enqueue_trial({e.key: e.encode(chosen[e.key]) for e in self.encodings})
+        dists = {e.key: e.distribution for e in self.encodings}
+        jobs = []
+        for _ in range(size):
+            trial = study.ask(fixed_distributions=dists)
+            chosen = {e.key: e.decode(trial.params[e.key]) for e in self.encodings}
+            trial.set_user_attr("saber_params", chosen)
+            self._asked[trial.number] = trial
+            jobs.append(TrialJob(trial.number, self.space.point(trial.number, chosen)))
+        return jobs
+
+    def _tell(self, study, job: TrialJob, outcome: TrialOutcome) -> TrialRecord:
+        from optuna.trial import TrialState
+
+        number = job.number
+        trial = self._asked.pop(number)
+        trial.set_user_attr("saber_run_id", outcome.run_id)
+        trial.set_user_attr("saber_wall_s", round(outcome.wall_s, 3))
+        trial.set_user_attr("saber_container_s", round(outcome.container_s, 3))
+        if self.record_score:
+            for s in outcome.scores:
+                self.record_score(self.spec.name, number, outcome.run_id, s)
+        value, error = self._value(outcome)
+        if error is None:
+            study.tell(trial, value)
+            state = "COMPLETE"
+        else:
+            trial.set_user_attr("saber_error", error)
+            study.tell(trial, state=TrialState.FAIL)
+            state = "FAIL"
+        return TrialRecord(number, job.point.params, state, value, outcome, error)
+
+    def _value(self, outcome: TrialOutcome) -> tuple[float | None, str | None]:
+        """The objective: the scored step's score (the mean over its instances if scattered)."""
+        if outcome.state != "success":
+            return None, outcome.error or f"the DAG run ended {outcome.state}"
+        mine = [s for s in outcome.scores if s.task_id == self.spec.objective]
+        if not mine:
+            return None, f"step '{self.spec.objective}' reported no score (was it skipped?)"
+        missing = [s for s in mine if s.score is None]
+        if missing:
+            return None, f"step '{self.spec.objective}' printed no line matching its score_format"
+        value = sum(s.score for s in mine) / len(mine)
+        if not math.isfinite(value):
+            return None, f"step '{self.spec.objective}' scored {value}"
+        return value, None
+
+    def _fail_stale(self, study) -> None:
+        """Trials left RUNNING by a loop that stopped (killed, interrupted) never finish."""
+        from optuna.trial import TrialState
+
+        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            study.tell(t.number, state=TrialState.FAIL)
+
+    def _failed_params(self, study) -> list[dict[str, Any]]:
+        """Parameters of failed trials that no later trial completed, oldest first, once each."""
+        from optuna.trial import TrialState
+
+        trials = study.get_trials(deepcopy=False)
+        done = {_key(t.user_attrs.get("saber_params")) for t in trials if t.state == TrialState.COMPLETE}
+        seen, out = set(), []
+        for t in trials:
+            params = t.user_attrs.get("saber_params")
+            if t.state == TrialState.FAIL and params is not None and _key(params) not in done | seen:
+                seen.add(_key(params))
+                out.append(params)
+        return out
+
+
+def _key(params: dict | None) -> str:
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+def _best(study) -> dict | None:
+    from optuna.trial import TrialState
+
+    if not any(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
+        return None
+    best = study.best_trial
+    return {"number": best.number, "params": best.user_attrs.get("saber_params", best.params),
+            "value": best.value}
+

@@ -1,0 +1,143 @@
+"""The ask -> run -> tell loop with a plain function in place of DAG runs (fast, no Airflow)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import optuna
+import pytest
+from saber_testing import yaml_writer
+
+from saber.optimize import Optimizer, StepScore, StudySpec, TrialJob, TrialOutcome
+from saber.sweep import SweepTarget, load_sweep, search_space
+
+TARGET = SweepTarget(workflow_inputs={"x": "float", "y": "int", "mode": "string"},
+                     step_inputs={"score": {"x": "float", "y": "int"}})
+
+
+def peak(x: float, y: int) -> float:
+    """A known optimum at x = 0.6, y = 3."""
+    return 1.0 - (x - 0.6) ** 2 - 0.01 * (y - 3) ** 2
+
+
+def run_with(score: Callable[[dict], float | None], *, fail: Callable[[dict], bool] = lambda p: False,
+             log: list | None = None, pause: float = 0.0):
+    def run_round(jobs: list[TrialJob]) -> list[TrialOutcome]:
+        if log is not None:
+            log.append([j.number for j in jobs])
+        out = []
+        for job in jobs:
+            time.sleep(pause)
+            inputs = job.point.inputs
+            if fail(inputs):
+                out.append(TrialOutcome(f"r{job.number}", "failed", [], 0.1, 0.05, "step 'score' failed"))
+                continue
+            out.append(TrialOutcome(f"r{job.number}", "success",
+                                    [StepScore("score", -1, score(inputs))], 0.1, 0.05))
+        return out
+    return run_round
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'results.db'}"
+
+
+def optimizer(tmp_path: Path, storage: str, text: str, name: str = "s") -> Optimizer:
+    sweep = load_sweep(yaml_writer(tmp_path, "sweep.yml")(text))
+    spec = StudySpec(name=name, method=sweep.method, direction=sweep.direction, objective="score",
+                     max_iterations=sweep.max_iterations, batch_size=sweep.batch_size, seed=sweep.seed,
+                     max_time=sweep.max_time)
+    return Optimizer(spec, search_space(sweep, TARGET), storage)
+
+
+GRID = """
+    x: {range: {start: 0.2, stop: 1.1, step: 0.2}}
+    y: {int: {low: 1, high: 5, step: 2}}
+    sampler: {method: grid}
+"""
+
+
+def test_grid_visits_every_point_once_and_stops(tmp_path: Path, storage: str) -> None:
+    result = optimizer(tmp_path, storage, GRID).run(run_with(lambda p: peak(p["x"], p["y"])))
+    seen = [(t.params["x"], t.params["y"]) for t in result.trials]
+    assert sorted(seen) == sorted((x, y) for x in (0.2, 0.4, 0.6, 0.8, 1.0) for y in (1, 3, 5))
+    assert len(set(seen)) == 15 and result.stopped_by == "grid" and result.ok
+    assert result.best["params"] == {"x": 0.6, "y": 3} and result.best["value"] == pytest.approx(1.0)
+    # running again finds nothing left to do and stops cleanly
+    again = optimizer(tmp_path, storage, GRID).run(run_with(lambda p: 0.0))
+    assert again.trials == [] and again.best["params"] == {"x": 0.6, "y": 3}
+
+
+def test_resume_reruns_failed_points_only(tmp_path: Path, storage: str) -> None:
+    first = optimizer(tmp_path, storage, GRID).run(
+        run_with(lambda p: peak(p["x"], p["y"]), fail=lambda p: p["y"] == 5))
+    failed = [t for t in first.trials if t.state == "FAIL"]
+    assert len(failed) == 5 and failed[0].error == "step 'score' failed" and not first.ok
+    second = optimizer(tmp_path, storage, GRID).run(run_with(lambda p: peak(p["x"], p["y"])))
+    assert sorted(t.params["x"] for t in second.trials) == [0.2, 0.4, 0.6, 0.8, 1.0]
+    assert {t.params["y"] for t in second.trials} == {5} and second.ok
+    study = optuna.load_study(study_name="s", storage=storage)
+    states = [t.state.name for t in study.trials]
+    assert states.count("COMPLETE") == 15 and states.count("FAIL") == 5
+
+
+def test_tpe_rounds_of_batch_size(tmp_path: Path, storage: str) -> None:
+    log: list = []
+    result = optimizer(tmp_path, storage, """
+        x: {uniform: {low: 0.0, high: 1.0}}
+        y: {int: {low: 1, high: 5}}
+        sampler: {method: tpe, max_iterations: 12, batch_size: 3, seed: 1}
+    """).run(run_with(lambda p: peak(p["x"], p["y"]), log=log))
+    assert [len(r) for r in log] == [3, 3, 3, 3] and len(result.trials) == 12
+    assert all(0.0 <= t.params["x"] <= 1.0 and t.params["y"] in range(1, 6) for t in result.trials)
+    assert result.best["value"] == max(t.value for t in result.trials)
+
+
+def test_minimize_and_missing_score(tmp_path: Path, storage: str) -> None:
+    result = optimizer(tmp_path, storage, """
+        x: [0.2, 0.4, 0.6]
+        sampler: {method: grid, direction: minimize}
+    """).run(run_with(lambda p: None if p["x"] == 0.2 else p["x"]))
+    by_x = {t.params["x"]: t for t in result.trials}
+    assert by_x[0.2].state == "FAIL" and "printed no line matching" in by_x[0.2].error
+    assert result.best == {"number": by_x[0.4].number, "params": {"x": 0.4}, "value": 0.4}
+
+
+def test_random_draws_a_finite_grid_without_repeats(tmp_path: Path, storage: str) -> None:
+    result = optimizer(tmp_path, storage, GRID.replace("method: grid", "method: random, max_iterations: 15")
+                       ).run(run_with(lambda p: peak(p["x"], p["y"])))
+    assert len({(t.params["x"], t.params["y"]) for t in result.trials}) == 15
+
+
+def test_max_time_stops_before_the_next_round(tmp_path: Path, storage: str) -> None:
+    result = optimizer(tmp_path, storage, """
+        x: {uniform: {low: 0, high: 1}}
+        sampler: {method: random, max_iterations: 50, batch_size: 2, max_time: 0.3}
+    """).run(run_with(lambda p: p["x"], pause=0.1))
+    assert result.stopped_by == "max_time" and 2 <= len(result.trials) <= 4
+
+
+def test_cmaes_and_stale_running_trials(tmp_path: Path, storage: str) -> None:
+    text = """
+        x: {uniform: {low: 0, high: 1}}
+        y: {int: {low: 1, high: 5}}
+        sampler: {method: cmaes, max_iterations: 6, batch_size: 2}
+    """
+    study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    stale = study.ask()  # a trial a killed loop left RUNNING
+    stale.set_user_attr("saber_params", {"x": 0.5, "y": 2})
+    result = optimizer(tmp_path, storage, text).run(run_with(lambda p: peak(p["x"], p["y"])))
+    assert optuna.load_study(study_name="s", storage=storage).trials[0].state.name == "FAIL"
+    assert result.trials[0].params == {"x": 0.5, "y": 2}  # the failed trial runs again first
+    assert len(result.trials) == 6 and result.ok
+
+
+def test_other_direction_on_resume_is_refused(tmp_path: Path, storage: str) -> None:
+    from saber.errors import InputError
+
+    optimizer(tmp_path, storage, "x: [0.1]\n").run(run_with(lambda p: 1.0))
+    with pytest.raises(InputError, match="was created to maximize, not minimize"):
+        optimizer(tmp_path, storage, "x: [0.1]\nsampler: {direction: minimize}\n").run(run_with(lambda p: 1.0))
