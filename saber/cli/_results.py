@@ -67,12 +67,14 @@ def _print_studies(store, fmt: str, out: Console) -> None:
     elif not rows:
         Console(stderr=True, highlight=False).print(f"no studies yet in {store.display_url}", markup=False)
     else:
+        # A terminal is often 80 columns: the table keeps what tells studies apart (json has all).
         table = Table(title=escape(f"studies in {store.display_url}"))
-        for column in columns:
-            table.add_column(column, justify="right" if column in columns[4:10] else "left")
-        for line in lines:
-            table.add_row(*(_num(v) if isinstance(v, float) else escape(str(v if v is not None else ""))
-                            for v in line))
+        for column in ("name", "method", "objective", "trials", "ok", "failed", "best", "created"):
+            table.add_column(column, justify="right" if column in ("trials", "ok", "failed", "best") else "left")
+        for s in rows:
+            table.add_row(escape(s.name), s.method or "", escape(f"{s.direction[:3]} {s.objective or ''}"),
+                          str(s.n_trials), str(s.states.get("COMPLETE", 0)), str(s.states.get("FAIL", 0)),
+                          _num(s.best_value), (s.created or "")[:16].replace("T", " "))
         out.print(table)
 
 

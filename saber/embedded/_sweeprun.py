@@ -148,6 +148,7 @@ def run_sweep(spec: RunSpec, *, home: SaberHome, on_progress: Callable[[list[Run
     ``on_ready(plan, points or trials, StudySpec or None)`` is called before the first run.
     """
     from saber.embedded._docker import check_docker
+    from saber.sweep import load_sweep
 
     started = time.monotonic()
     sweep_id = spec.sweep_id or new_sweep_id()
@@ -178,7 +179,9 @@ def run_sweep(spec: RunSpec, *, home: SaberHome, on_progress: Callable[[list[Run
     else:
         if on_ready:
             on_ready(plan, len(prepared), None)
-        states = runner.run([req for _, req in prepared], on_progress=on_progress)
+        # SABER's batch-grid: at most batch_size points run at once (no scores: no rounds).
+        batch = load_sweep(spec.sweep).batch_size if spec.sweep else None
+        states = runner.run([req for _, req in prepared], on_progress=on_progress, max_active_runs=batch)
         points = _collect(plan, prepared, states, outdir)
         summary = Summary(workflow=str(spec.workflow), dag_id=plan["dag_id"], sweep_id=sweep_id, outdir=outdir,
                           points=points, seconds=time.monotonic() - started)

@@ -96,12 +96,13 @@ class Optimizer:
     """Runs one study's loop over a checked search space."""
 
     def __init__(self, spec: StudySpec, space: SearchSpace, storage, *, record_score=None,
-                 default_batch: int = 2) -> None:
+                 default_batch: int = 2, clock: Callable[[], float] = time.monotonic) -> None:
         self.spec = spec
         self.space = space
         self.storage = storage  # an optuna storage (RDBStorage on $SABER_DB)
         self.record_score = record_score  # (study, trial number, run_id, StepScore) -> None
         self.default_batch = default_batch
+        self.clock = clock  # seconds, for max_time
         self.encodings = encodings(space)
         self._asked: dict[int, Any] = {}  # trial number -> optuna Trial, until told
 
@@ -173,7 +174,7 @@ class Optimizer:
         from optuna.trial import TrialState
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        started = time.monotonic()
+        started = self.clock()
         study = self._study()
         self._fail_stale(study)
         planned = self._plan_points()
@@ -195,7 +196,7 @@ class Optimizer:
                 budget = total - complete - failed_now
             if budget <= 0:
                 break
-            if self.spec.max_time is not None and time.monotonic() - started >= self.spec.max_time:
+            if self.spec.max_time is not None and self.clock() - started >= self.spec.max_time:
                 stopped_by = "max_time"
                 break
             size = min(self._batch(), budget)
@@ -204,14 +205,18 @@ class Optimizer:
             jobs = self._ask(study, size, fixed)
             if on_round:
                 on_round(jobs)
-            outcomes = run_round(jobs)
+            try:
+                outcomes = run_round(jobs)
+            except BaseException:
+                self._fail_asked(study, "interrupted: the round did not finish")
+                raise
             for job, outcome in zip(jobs, outcomes):
                 record = self._tell(study, job, outcome)
                 records.append(record)
                 if on_trial:
                     on_trial(record)
         return LoopResult(study=self.spec.name, direction=self.spec.direction, trials=records,
-                          best=_best(study), stopped_by=stopped_by, seconds=time.monotonic() - started)
+                          best=_best(study), stopped_by=stopped_by, seconds=self.clock() - started)
 
     def _ask(self, study, size: int, fixed: list[dict[str, Any]]) -> list[TrialJob]:
         for chosen in fixed:
@@ -261,6 +266,16 @@ class Optimizer:
         if not math.isfinite(value):
             return None, f"step '{self.spec.objective}' scored {value}"
         return value, None
+
+    def _fail_asked(self, study, error: str) -> None:
+        """Trials of a round that never finished (Ctrl-C, a worker died) are failed at once, so
+        the study shows why and a resume runs them again."""
+        from optuna.trial import TrialState
+
+        for trial in self._asked.values():
+            trial.set_user_attr("saber_error", error)
+            study.tell(trial, state=TrialState.FAIL)
+        self._asked.clear()
 
     def _fail_stale(self, study) -> None:
         """Trials left RUNNING by a loop that stopped (killed, interrupted) never finish."""

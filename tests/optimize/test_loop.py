@@ -113,11 +113,20 @@ def test_random_draws_a_finite_grid_without_repeats(tmp_path: Path, storage: str
 
 
 def test_max_time_stops_before_the_next_round(tmp_path: Path, storage: str) -> None:
-    result = optimizer(tmp_path, storage, """
+    now = [0.0]
+    loop = optimizer(tmp_path, storage, """
         x: {uniform: {low: 0, high: 1}}
-        sampler: {method: random, max_iterations: 50, batch_size: 2, max_time: 0.3}
-    """).run(run_with(lambda p: p["x"], pause=0.1))
-    assert result.stopped_by == "max_time" and 2 <= len(result.trials) <= 4
+        sampler: {method: random, max_iterations: 50, batch_size: 2, max_time: 25s}
+    """)
+    loop.clock = lambda: now[0]
+    run = run_with(lambda p: p["x"])
+
+    def ten_seconds_a_round(jobs):
+        now[0] += 10.0
+        return run(jobs)
+
+    result = loop.run(ten_seconds_a_round)
+    assert result.stopped_by == "max_time" and len(result.trials) == 6  # rounds start at 0, 10, 20 s
 
 
 def test_cmaes_and_stale_running_trials(tmp_path: Path, storage: str) -> None:
@@ -141,3 +150,16 @@ def test_other_direction_on_resume_is_refused(tmp_path: Path, storage: str) -> N
     optimizer(tmp_path, storage, "x: [0.1]\n").run(run_with(lambda p: 1.0))
     with pytest.raises(InputError, match="was created to maximize, not minimize"):
         optimizer(tmp_path, storage, "x: [0.1]\nsampler: {direction: minimize}\n").run(run_with(lambda p: 1.0))
+
+
+def test_interrupted_round_fails_its_trials_and_resume_reruns_them(tmp_path: Path, storage: str) -> None:
+    def interrupted(jobs):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        optimizer(tmp_path, storage, "x: [0.1, 0.2]\n").run(interrupted)
+    study = optuna.load_study(study_name="s", storage=storage)
+    assert [(t.state.name, t.user_attrs["saber_error"]) for t in study.trials] == [
+        ("FAIL", "interrupted: the round did not finish")] * 2
+    again = optimizer(tmp_path, storage, "x: [0.1, 0.2]\n").run(run_with(lambda p: p["x"]))
+    assert [t.params for t in again.trials] == [{"x": 0.1}, {"x": 0.2}] and again.ok
