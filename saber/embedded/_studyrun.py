@@ -14,24 +14,25 @@ from typing import Any
 
 from saber.embedded._runner import EmbeddedRunner, RunProgress, RunRequest
 from saber.optimize import StepScore, StudySpec, TrialJob, TrialOutcome, TrialRecord
+from saber.sweep import SearchSpace
 
 __all__ = ["run_study"]
 
 _NOTE_LIMIT = 1000  # Airflow's dag_run_note.content
 
 
-def run_study(plan: dict, study: StudySpec, *, runner: EmbeddedRunner, request: Callable[[Any, str, dict], RunRequest],
-              outdir: Path, on_progress: Callable[[list[RunProgress]], None] | None = None,
+def run_study(plan: dict, study: StudySpec, space: SearchSpace, *, runner: EmbeddedRunner,
+              request: Callable[[Any, str, dict], RunRequest], outdir: Path,
+              on_progress: Callable[[list[RunProgress]], None] | None = None,
               on_trial: Callable[[TrialRecord], None] | None = None,
-              on_round: Callable[[list[TrialJob]], None] | None = None, space=None):
+              on_round: Callable[[list[TrialJob]], None] | None = None):
     """Run ``study``'s loop; returns (LoopResult, {trial number: (RunRequest, outputs)})."""
     from airflow import settings
 
     from saber.optimize import Optimizer
-    from saber.scores import ResultsStore, open_storage, results_url
+    from saber.scores import ResultsStore, results_url
 
-    url = results_url()
-    store = ResultsStore(url)
+    store = ResultsStore(results_url())
     runs: dict[int, tuple[RunRequest, dict | None]] = {}
     with runner.open() as batches:
         session = settings.Session()
@@ -57,11 +58,12 @@ def run_study(plan: dict, study: StudySpec, *, runner: EmbeddedRunner, request: 
                                map_index=s.map_index, score=s.score, fields=s.fields)
 
         try:
-            optimizer = Optimizer(study, space, open_storage(url), record_score=record_score,
+            optimizer = Optimizer(study, space, store.storage, record_score=record_score,
                                   default_batch=runner.workers)
             result = optimizer.run(run_round, on_trial=told, on_round=on_round)
         finally:
             session.close()
+            store.close()
     return result, runs
 
 

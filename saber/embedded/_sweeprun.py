@@ -198,8 +198,8 @@ def _run_study(plan: dict, spec: RunSpec, name: str, runner: EmbeddedRunner, out
     if on_ready:
         on_ready(plan, space.grid_size if study.method in ("grid", "batch-grid") and not study.max_iterations
                  else study.max_iterations, study)
-    result, runs = run_study(plan, study, runner=runner, request=_requester(plan, spec, name), outdir=outdir,
-                             on_progress=on_progress, on_trial=on_trial, space=space)
+    result, runs = run_study(plan, study, space, runner=runner, request=_requester(plan, spec, name),
+                             outdir=outdir, on_progress=on_progress, on_trial=on_trial)
     points = []
     for record in result.trials:
         req, outputs = runs[record.number]
