@@ -188,9 +188,10 @@ class Optimizer:
             complete = sum(t.state == TrialState.COMPLETE for t in trials)
             failed_now = sum(r.state != "COMPLETE" for r in records)
             if planned is not None:
-                done = {_key(t.user_attrs.get("saber_params")) for t in trials if t.state == TrialState.COMPLETE}
-                todo = [p for p in planned if _key(p) not in done
-                        and _key(p) not in {_key(r.params) for r in records}]
+                # Completed earlier, or run (either way) in this call: not run again now.
+                skip = {_key(t.user_attrs.get("saber_params")) for t in trials if t.state == TrialState.COMPLETE}
+                skip |= {_key(r.params) for r in records}
+                todo = [p for p in planned if _key(p) not in skip]
                 budget = len(todo)
             else:
                 budget = total - complete - failed_now
