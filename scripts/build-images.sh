@@ -29,13 +29,9 @@ if [ -z "${BASE_IMAGE:-}" ]; then
   fi
 fi
 
-for dir in dockerfiles/*/; do
-  name=$(basename "$dir")
-  version=$(cat "$dir/VERSION")
-  tag="saber/$name:$version"
-  if docker image inspect "$tag" >/dev/null 2>&1 && [ -z "${SABER_REBUILD:-}" ]; then
-    continue
-  fi
-  log "building $tag on $BASE_IMAGE"
-  docker build -q --network host --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$tag" "$dir" >/dev/null
-done
+# The images themselves: the registry's own build (saber tools build), on that base.
+export BASE_IMAGE
+log "tool images on $BASE_IMAGE"
+saber=.venv/bin/saber  # scripts/setup.sh makes it; a developer's own venv may be on PATH instead
+[ -x "$saber" ] || saber=$(command -v saber) || { log "no saber command: run scripts/setup.sh"; exit 1; }
+"$saber" tools build --all ${SABER_REBUILD:+--force}
