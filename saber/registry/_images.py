@@ -28,7 +28,8 @@ def _present(image: str) -> bool:
 
 
 def base_image() -> str:
-    """$BASE_IMAGE, else python:3.12-slim if present or pullable... here: present, else the stand-in."""
+    """$BASE_IMAGE; else python:3.12-slim or the local stand-in if present; else python:3.12-slim
+    for `docker build` to pull."""
     if os.environ.get("BASE_IMAGE"):
         return os.environ["BASE_IMAGE"]
     for candidate in (_DEFAULT_BASE, _LOCAL_BASE):
