@@ -25,6 +25,18 @@ HOME = SaberHome.from_env()
 HOME.activate()
 
 
+def load_script(image: str, name: str):
+    """dockerfiles/<image>/<name>.py as module <image>_<name>: generic script names (label,
+    threshold) of different images never clash."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"{image}_{name}", ROOT / "dockerfiles" / image / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def tool_images() -> list[str]:
     """Every image the registry builds: saber/<name>:<VERSION> for each dockerfiles/<name>/."""
     return sorted(f"saber/{d.name}:{(d / 'VERSION').read_text().strip()}"

@@ -4,24 +4,19 @@ The scripts are loaded straight from their files under unique module names
 (blobs_<script>), so generic names such as ``label`` cannot clash with other
 modules.
 """
-import importlib.util
 import json
-import sys
 from itertools import combinations
 from pathlib import Path
 
 import numpy as np
 import pytest
+from saber_testing import load_script
 
 BLOBS = Path(__file__).resolve().parents[2] / "dockerfiles" / "blobs"
 
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(f"blobs_{name}", BLOBS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("blobs", name)
 
 
 make_volume = _load("make_volume")

@@ -9,26 +9,20 @@ docker/slow.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pytest
-from saber_testing import ROOT, needs_docker, run_saber
+from saber_testing import ROOT, load_script, needs_docker, run_saber
 
 NEURO = ROOT / "dockerfiles" / "neuro"
 IMAGE = f"saber/neuro:{(NEURO / 'VERSION').read_text().strip()}"
 
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(f"neuro_{name}", NEURO / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("neuro", name)
 
 
 synth = _load("synth_volume")
