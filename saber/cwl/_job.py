@@ -36,8 +36,11 @@ def check_inputs(job: dict, plan: dict, *, file: str | None = None) -> None:
     for inp in plan["inputs"]:
         optional = "default" in inp or _nullable(inp["type"])
         if not optional and job.get(inp["id"]) is None:
-            raise InputError(f"required input '{inp['id']}' ({type_name(inp['type'])}) has no value"
-                             + ("" if file else "; give it in a job file with --job"),
+            hint = "" if file else "; give it in a job file with --job"
+            if inp["id"] in plan.get("secrets", []):
+                env = ("$BOSSDB_TOKEN or " if inp["id"] == "token" else "") + f"$SABER_SECRET_{inp['id'].upper()}"
+                hint = f"; it is a secret: give it in the job file or in {env}"
+            raise InputError(f"required input '{inp['id']}' ({type_name(inp['type'])}) has no value" + hint,
                              file=file, field=inp["id"])
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from saber.cwl._floats import float_texts
 from saber.cwl._hints import resources, saber_hints, score_format
 from saber.execution._conf import SCATTER_SUFFIX
+from saber.execution._secrets import secret_names
 from saber.errors import InputError, UnsupportedRequirement
 
 __all__ = ["PLAN_VERSION", "build_plan", "dag_id_for", "short_id", "plan_upstreams"]
@@ -82,6 +83,7 @@ def build_plan(process, *, path: Path) -> dict:
     _add_steps(plan, process, base=base, prefix="", group=None, scope=scope)
     if wrapped:  # the tool is the top-level process: cwltool discovers its secondaryFiles
         plan["steps"][0]["toplevel"] = True
+    plan["secrets"] = _secret_inputs(plan, process, path)
     for out in process.tool["outputs"]:
         plan["outputs"].append({
             "id": short_id(out["id"], base),
@@ -92,6 +94,31 @@ def build_plan(process, *, path: Path) -> dict:
             "doc": _doc(out),
         })
     return plan
+
+
+def _secret_inputs(plan: dict, process, path: Path) -> list[str]:
+    """Workflow inputs whose values are secrets: those the workflow's own cwltool:Secrets lists,
+    and those feeding (directly or through subworkflow ports) a tool input its tool lists."""
+    names = [n for n in secret_names(_json(process.requirements), _json(process.hints))
+             if any(i["id"] == n for i in plan["inputs"])]
+
+    def workflow_inputs(refs: list[str]):
+        for ref in refs:
+            kind, _, rest = ref.partition(":")
+            if kind == "in":
+                yield rest
+            elif kind == "port":
+                yield from workflow_inputs(plan["ports"][rest]["sources"])
+
+    for step in plan["steps"]:
+        for rec in step["in"]:
+            if rec["id"] in step["secrets"]:
+                names += [n for n in workflow_inputs(rec["sources"]) if n not in names]
+    for inp in plan["inputs"]:
+        if inp["id"] in names and inp["type"] not in ("string", ["null", "string"]):
+            raise InputError(f"input '{inp['id']}' is a secret (cwltool:Secrets), so it must be a string, "
+                             f"not {json.dumps(inp['type'])}", file=str(path), field=inp["id"])
+    return sorted(names)
 
 
 def _wrap_tool(tool, path: Path):
@@ -271,6 +298,7 @@ def _step_record(step, sid: str, task: str, group: str | None, inputs: list[dict
         "resources": resources(requirements, hints),
         "saber": saber,
         "score_format": score_format(step, saber.get("score_format")),
+        "secrets": secret_names(requirements, hints),
     }
 
 

@@ -113,6 +113,10 @@ def _run(process_ref: str, job: str | None, *, outdir: Path, workers: int | None
         from saber.airflow import write_dag_file
 
         plan, inputs, floats = compiled.result()
+    from saber.execution._secrets import conceal_inputs, store_secrets
+
+    inputs, plain = conceal_inputs(inputs, plan.get("secrets", []))
+    store_secrets(plain)  # encrypted in Airflow; the run's conf carries references
     if _needs_docker(plan):
         check_docker()
     from saber.execution import preload_tool

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from saber.embedded._home import SaberHome
+from saber.errors import InputError
 from saber.embedded._runner import EmbeddedRunner, RunProgress, RunRequest
 
 __all__ = ["RunSpec", "PointResult", "Summary", "compile_workflow", "prepare_points", "run_sweep"]
@@ -95,10 +96,13 @@ def _requester(plan: dict, spec: RunSpec, sweep_id: str) -> Callable[[Any, str, 
     """A function making the DAG run request of one point: its job order checked, its conf."""
     from saber.cwl._job import check_inputs, load_job
     from saber.execution._conf import run_conf, wire_safe
+    from saber.execution._secrets import conceal_inputs
 
     base = load_job(spec.job, plan) if spec.job else {}
+    base, _ = conceal_inputs(base, plan.get("secrets", []))
 
     def request(point, run_id: str, extra: dict) -> RunRequest:
+        _no_swept_secrets(plan, point, spec.sweep)
         inputs = {**base, **point.inputs}
         check_inputs({**{i["id"]: i.get("default") for i in plan["inputs"]}, **inputs}, plan,
                      file=str(spec.job) if spec.job else None)
@@ -106,6 +110,27 @@ def _requester(plan: dict, spec: RunSpec, sweep_id: str) -> Callable[[Any, str, 
                                  "step_inputs": wire_safe(point.step_inputs)})
         return RunRequest(run_id=run_id, conf=conf)
     return request
+
+
+def _no_swept_secrets(plan: dict, point, sweep: Path | None) -> None:
+    """A sweep's values land in conf and in the results store: a secret must not be one."""
+    swept = [f"input '{k}'" for k in point.inputs if k in plan.get("secrets", [])]
+    steps = {s["task_id"]: s for s in plan["steps"]}
+    swept += [f"input '{k}' of step '{task}'" for task, values in point.step_inputs.items()
+              for k in values if k in steps.get(task, {}).get("secrets", [])]
+    if swept:
+        raise InputError(f"the sweep sets {swept[0]}, a secret (cwltool:Secrets); secrets come from "
+                         "the job file or the environment, never from a sweep", file=str(sweep))
+
+
+def store_job_secrets(plan: dict, spec: RunSpec) -> None:
+    """Keep the job's (or the environment's) secret input values in Airflow's encrypted
+    Variables, where the references in the runs' conf point."""
+    from saber.cwl._job import load_job
+    from saber.execution._secrets import conceal_inputs, store_secrets
+
+    if plan.get("secrets"):
+        store_secrets(conceal_inputs(load_job(spec.job, plan) if spec.job else {}, plan["secrets"])[1])
 
 
 def study_setup(plan: dict, spec: RunSpec, name: str):
@@ -164,6 +189,7 @@ def run_sweep(spec: RunSpec, *, home: SaberHome, on_progress: Callable[[list[Run
         from saber.airflow import write_dag_file
 
         plan, prepared = compiled.result()
+    store_job_secrets(plan, spec)
     check_docker()  # after validation: bad input is reported even with Docker down
     from saber.execution import preload_tool
 

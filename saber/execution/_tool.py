@@ -108,6 +108,59 @@ def _captured_lines(job) -> list[Line]:
     return found
 
 
+@functools.cache
+def _secrets_off_docker_command_line() -> None:
+    """cwltool passes a tool's environment as `docker run --env=NAME=VALUE` and puts a secret's
+    value there, where `ps` shows it. A variable holding a secret becomes `--env=NAME` instead:
+    docker then copies it from the docker client's own environment, which cwltool fills (its
+    placeholder replaced by the value) just before it starts the client."""
+    from cwltool.docker import DockerCommandLineJob
+
+    create_runtime = DockerCommandLineJob.create_runtime
+
+    def create_runtime_env_secrets(self, env, runtime_context):
+        runtime, cidfile = create_runtime(self, env, runtime_context)
+        store = runtime_context.secret_store
+        if store is not None and store.secrets:
+            for i, arg in enumerate(runtime):
+                name, eq, value = arg.removeprefix("--env=").partition("=")
+                if arg.startswith("--env=") and eq and store.has_secret(value):
+                    runtime[i] = f"--env={name}"
+                    env[name] = value
+        return runtime, cidfile
+
+    DockerCommandLineJob.create_runtime = create_runtime_env_secrets
+
+
+def _hide_secrets(job: dict, names: list[str], store) -> dict:
+    """``job`` with each secret (the named inputs' values, and any secret reference anywhere)
+    replaced by a placeholder of cwltool's secret store; the values are read from Airflow here,
+    at the last moment."""
+    from saber.execution._secrets import is_ref, reveal
+
+    def hide(value):
+        if is_ref(value):
+            return store.add(reveal(value))
+        if isinstance(value, list):
+            return [hide(v) for v in value]
+        if isinstance(value, dict):
+            return {k: hide(v) for k, v in value.items()}
+        return value
+
+    job = hide(job)
+    for name in names:
+        if isinstance(job.get(name), str) and not store.has_secret(job[name]):
+            job[name] = store.add(job[name])
+    return job
+
+
+def docker_network() -> str:
+    """The network of containers whose tool asks for NetworkAccess: $SABER_DOCKER_NETWORK, else
+    `host`, so a tool reaches servers on the host's loopback (a local `saber bossdb serve`) and
+    works where Docker's default bridge is disabled."""
+    return os.environ.get("SABER_DOCKER_NETWORK") or "host"
+
+
 def preload_tool(step: dict):
     """Load (once per process) the cwltool object for a plan step; forked children reuse it."""
     key = _key(step)
@@ -215,13 +268,18 @@ def run_tool(step: dict, job: dict, *, outdir: Path, workdir: Path, echo: Echo |
     from cwltool.executors import SingleJobExecutor
 
     _StepExecutor = _step_executor_class()
+    from cwltool.secrets import SecretStore
+
     process = preload_tool(step)
     _quick_container_monitor()
+    _secrets_off_docker_command_line()
     # Step inputs the tool does not declare served valueFrom and `when`; the tool never sees
     # them (CWL 1.2, WorkflowStepInput).
     declared = {i["id"].rsplit("#", 1)[-1].rsplit("/", 1)[-1] for i in step["tool"]["inputs"]}
     job = {k: v for k, v in job.items() if k in declared}
     job = restore_floats(job, floats or {})
+    secrets = SecretStore()
+    job = _hide_secrets(job, step.get("secrets") or [], secrets)
     outdir.mkdir(parents=True, exist_ok=True)
     for sub in ("tmp", "out"):
         (workdir / sub).mkdir(parents=True, exist_ok=True)
@@ -247,6 +305,8 @@ def run_tool(step: dict, job: dict, *, outdir: Path, workdir: Path, echo: Echo |
             "default_stdout": out.writer,
             "default_stderr": err.writer,
             "rm_tmpdir": True,
+            "secret_store": secrets,
+            "custom_net": docker_network(),
         })
         executor = SingleJobExecutor() if step.get("toplevel") else _StepExecutor()
         outputs, status = executor(process, copy.deepcopy(job), ctx, logger=cwl_log)

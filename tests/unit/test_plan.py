@@ -344,3 +344,26 @@ def test_when_on_a_subworkflow_step_guards_its_inner_steps(plan_of: PlanOf) -> N
     for step in inner.values():
         assert [(g["task"], g["when"]) for g in step["guards"]] == [("maybe", "$(inputs.flag)")]
     assert steps(plan)["always"]["guards"] == []
+
+
+# -- secrets (cwltool:Secrets) ------------------------------------------------------------------
+
+def test_secret_inputs(plan_of: PlanOf) -> None:
+    # A tool's secret input makes the workflow input feeding it secret; the tool alone too.
+    plan = plan_of(CWL / "secret_wf.cwl")
+    assert plan["secrets"] == ["api_key"] and steps(plan)["use"]["secrets"] == ["token"]
+    assert plan_of(CWL / "secret_env.cwl")["secrets"] == ["token"]
+    assert plan_of(SAMPLE)["secrets"] == []
+
+
+def test_a_secret_must_be_a_string(tmp_path: Path) -> None:
+    from saber.errors import InputError
+
+    wf = tmp_path / "wf.cwl"
+    wf.write_text(
+        "cwlVersion: v1.2\nclass: Workflow\n$namespaces: {cwltool: 'http://commonwl.org/cwltool#'}\n"
+        "hints:\n  cwltool:Secrets: {secrets: [key]}\n"
+        "inputs:\n  key: int\noutputs: []\nsteps: []\n")
+    with pytest.raises(InputError, match="input 'key' is a secret .* must be a string") as e:
+        build_plan(load_process(wf), path=wf)
+    assert e.value.where.file == str(wf)

@@ -1,0 +1,130 @@
+"""Secret inputs (cwltool:Secrets, e.g. a BossDB token): where their values may be, and where not.
+
+A secret's plain value never enters saber's state (DAG files, plans, DAG run conf, XCom, logs,
+summaries, the results store). `saber run` keeps it in an Airflow Variable, which Airflow
+encrypts with its Fernet key, and every run's conf carries a reference instead:
+``$saber:secret:<variable key>``. The step that needs it reads the Variable just before its
+tool runs and hands the value to cwltool's secret store, so the tool sees it (through an
+environment variable, in saber's tools) while cwltool's logs and the `docker run` command line
+see a placeholder.
+
+The Variable's key is an HMAC of the value under a key private to the saber home: the same
+token gives the same Variable (re-runs and concurrent studies share it, nothing piles up),
+and the key says nothing about the token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets as _random
+from pathlib import Path
+from typing import Any
+
+__all__ = ["REF_PREFIX", "SECRETS_CLASS", "conceal_inputs", "env_secret", "is_ref", "reference", "reveal",
+           "secret_names", "store_secrets"]
+
+SECRETS_CLASS = "http://commonwl.org/cwltool#Secrets"
+REF_PREFIX = "$saber:secret:"
+_KEY_PREFIX = "saber_secret_"  # "secret" in the key: Airflow masks the value in task logs too
+
+
+def secret_names(*requirement_lists: list[dict]) -> list[str]:
+    """The input names a cwltool:Secrets requirement or hint lists (ids shortened to names)."""
+    names: list[str] = []
+    for reqs in requirement_lists:
+        for req in reqs or []:
+            if req.get("class") in (SECRETS_CLASS, "cwltool:Secrets", "Secrets"):
+                for ref in req.get("secrets") or []:
+                    name = str(ref).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+                    if name not in names:
+                        names.append(name)
+    return names
+
+
+def env_secret(name: str) -> str | None:
+    """A secret input's value from the environment when the job does not give it:
+    ``SABER_SECRET_<NAME>``, and for SABER's ``token`` input also ``BOSSDB_TOKEN``."""
+    value = os.environ.get(f"SABER_SECRET_{name.upper()}")
+    if value is None and name == "token":
+        value = os.environ.get("BOSSDB_TOKEN")
+    return value or None
+
+
+def _home_key() -> bytes:
+    """A random key private to the saber home (mode 0600), made on first use."""
+    home = Path(os.environ.get("SABER_HOME", Path.home() / ".saber"))
+    path = home / ".secret-key"
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".secret-key.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(_random.token_hex(32))
+        try:
+            os.link(tmp, path)  # atomic: a reader never sees a half-written key
+        except FileExistsError:  # another process made it first; theirs wins
+            pass
+        finally:
+            tmp.unlink()
+    return bytes.fromhex(path.read_text().strip())
+
+
+def variable_key(value: str) -> str:
+    return _KEY_PREFIX + hmac.new(_home_key(), value.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def reference(value: str) -> str:
+    """The reference a run's conf carries in place of ``value`` (no database access)."""
+    return REF_PREFIX + variable_key(value)
+
+
+def is_ref(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(REF_PREFIX)
+
+
+def store_secrets(values: list[str]) -> None:
+    """Keep ``values`` in Airflow Variables (encrypted with Airflow's Fernet key), each under the
+    key its reference names. Runs in the process that owns the Airflow database."""
+    from airflow.models import Variable
+
+    for value in values:
+        Variable.set(variable_key(value), value, description="a secret input of a saber run")
+
+
+def reveal(ref: str) -> str:
+    """The value a reference stands for, read from Airflow (inside a task: the Task SDK)."""
+    key = ref[len(REF_PREFIX):]
+    try:
+        from airflow.sdk import Variable
+
+        return Variable.get(key)
+    except Exception as e:  # not in a task (saber tools test), or the Variable is gone
+        try:
+            from airflow.models import Variable as StoredVariable
+
+            value = StoredVariable.get(key, default_var=None)
+        except Exception:
+            value = None
+        if value is None:
+            from saber.errors import SaberError
+
+            raise SaberError(f"a secret input refers to Airflow Variable '{key}', which cannot be read "
+                             f"({type(e).__name__}); run `saber run` again to store it") from None
+        return value
+
+
+def conceal_inputs(inputs: dict, names: list[str]) -> tuple[dict, list[str]]:
+    """``inputs`` with each secret input's value (from the job, else the environment) replaced by
+    its reference, and the plain values to store."""
+    out, plain = dict(inputs), []
+    for name in names:
+        value = out.get(name)
+        if value is None:
+            value = env_secret(name)
+        if value is None or is_ref(value):
+            continue
+        plain.append(value)
+        out[name] = reference(value)
+    return out, plain
