@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -36,3 +38,48 @@ def write(tmp_path: Path) -> Callable[[str, str], Path]:
         return path
 
     return write_
+
+
+# -- a local Boss API server (saber.volumes._server) over a precomputed store ------------------
+
+BOSS_TOKEN = "test-token"
+
+
+@dataclass(frozen=True)
+class BossServer:
+    url: str  # http://127.0.0.1:PORT
+    root: Path  # the precomputed store it serves
+    token: str | None
+
+    @property
+    def host(self) -> str:
+        return self.url.removeprefix("http://")
+
+    def remote(self, token: str | None = None):
+        """An unmodified intern BossRemote talking to this server (with ``token`` if given)."""
+        from intern.remote.boss import BossRemote
+
+        return BossRemote({"protocol": "http", "host": self.host,
+                           "token": self.token if token is None else token})
+
+
+@contextmanager
+def serving(root: Path, token: str | None = BOSS_TOKEN) -> Iterator[BossServer]:
+    """The server on a free 127.0.0.1 port, in a background thread, until the block ends."""
+    from saber.volumes import serving as serve_in_thread
+
+    with serve_in_thread(root, token) as url:
+        yield BossServer(url=url, root=root, token=token)
+
+
+@pytest.fixture(scope="module")
+def boss_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BossServer]:
+    """A server with token BOSS_TOKEN over a fresh store, shared by the tests of one module."""
+    with serving(tmp_path_factory.mktemp("boss") / "store") as server:
+        yield server
+
+
+@pytest.fixture
+def serve_boss():
+    """``serving`` itself, for a test that needs its own server (another root, no token)."""
+    return serving

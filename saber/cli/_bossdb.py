@@ -42,6 +42,9 @@ def _add_transfer(actions) -> None:
                                             "frame the array's size) if missing. " + _WHERE)
     ingest.add_argument("file", type=Path, help=".npy or .tif volume, Z, Y, X")
     ingest.add_argument("channel", help="bossdb://collection/experiment/channel")
+    ingest.add_argument("--dtype", choices=("uint8", "uint16", "uint64"),
+                        help="convert the volume first (every value must fit); uint64 makes an annotation "
+                             "channel, e.g. for labels")
     ingest.add_argument("--voxel-size", type=float, nargs=3, default=(1.0, 1.0, 1.0), metavar=("X", "Y", "Z"))
     ingest.set_defaults(func=ingest_cmd)
     export = actions.add_parser("export", help="write a channel's cutout to a .npy/.tif file",
@@ -90,7 +93,7 @@ def ingest_cmd(args: argparse.Namespace) -> int:
     from saber.volumes import ChannelRef, ingest_volume, load_volume_file, open_volumes
 
     ref = ChannelRef.parse(args.channel)
-    data = load_volume_file(args.file)
+    data = load_volume_file(args.file, args.dtype)
     info = ingest_volume(open_volumes(args.host, args.token, args.root), ref, data,
                          voxel_size=tuple(args.voxel_size))
     print(f"{args.file} -> {ref}: {data.shape[2]} x {data.shape[1]} x {data.shape[0]} (x, y, z) {data.dtype}; "

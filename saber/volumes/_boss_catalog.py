@@ -47,9 +47,30 @@ class Catalog:
 
     def frame(self, name: str) -> dict:
         frames = self.frames()
-        if name not in frames:
-            raise BossHTTPError(404, f"Coordinate frame '{name}' not found")
-        return frames[name]
+        if name in frames:
+            return frames[name]
+        if offline := self._offline_frame(name):
+            return offline
+        raise BossHTTPError(404, f"Coordinate frame '{name}' not found")
+
+    def _offline_frame(self, name: str) -> dict | None:
+        """The frame of an experiment made offline (`saber bossdb ingest --root`), which has no
+        Boss metadata: its first channel's level-0 size and voxel size, under the name
+        ``<collection>_<experiment>_frame``. intern refuses an experiment whose frame is blank."""
+        for coll in self.store.collections():
+            for exp in self.store.experiments(coll):
+                if f"{coll}_{exp}_frame" != name or (self.root / coll / exp / "experiment.json").is_file():
+                    continue
+                channels = self.store.channels(coll, exp)
+                if not channels:
+                    return None
+                info = self.store.info(ChannelRef(coll, exp, channels[0]))
+                return {"name": name, "description": "the frame of an experiment made offline",
+                        **{f"{a}_start": 0 for a in "xyz"},
+                        **{f"{a}_stop": n for a, n in zip("xyz", info.extents[0])},
+                        **{f"{a}_voxel_size": v for a, v in zip("xyz", info.voxel_size)},
+                        "voxel_unit": "nanometers"}
+        return None
 
     def create_frame(self, name: str, body: dict) -> dict:
         keys = ("x_start", "x_stop", "y_start", "y_stop", "z_start", "z_stop")
@@ -138,9 +159,6 @@ class Catalog:
         if kind not in ("image", "annotation") or dtype not in DTYPES:
             raise BossHTTPError(400, f"Channel '{ref.channel}': type must be image or annotation and "
                                      f"datatype one of {', '.join(DTYPES)} (got '{kind}', '{dtype}')")
-        if not exp["coord_frame"]:
-            raise BossHTTPError(400, f"Experiment '{ref.collection}/{ref.experiment}' was made offline and has "
-                                     "no coordinate frame: create its channels with PrecomputedStore")
         frame = self.frame(exp["coord_frame"])
         with self._lock:
             if (self.root / ref.collection / ref.experiment / ref.channel).exists():
@@ -158,12 +176,12 @@ class Catalog:
 
     def frame_of(self, ref: ChannelRef) -> dict | None:
         """The channel's coordinate frame, or None for a channel made offline (its info decides)."""
-        name = self.experiment(ref.collection, ref.experiment).get("coord_frame")
-        return self.frames().get(name) if name else None
+        exp = self.experiment(ref.collection, ref.experiment)
+        return self.frames().get(exp["coord_frame"])
 
     def _offline_experiment(self, coll: str, exp: str, channels: list[str]) -> dict:
         levels = len(self.store.info(ChannelRef(coll, exp, channels[0])).extents) if channels else 1
-        return {"name": exp, "description": "", "collection": coll, "coord_frame": "",
+        return {"name": exp, "description": "", "collection": coll, "coord_frame": f"{coll}_{exp}_frame",
                 "num_hierarchy_levels": levels, "hierarchy_method": "anisotropic", "num_time_samples": 1,
                 "time_step": 0, "time_step_unit": "seconds", "creator": _CREATOR}
 

@@ -10,6 +10,11 @@ from __future__ import annotations
 import hmac
 import json
 import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +23,7 @@ from saber.volumes._boss_catalog import BossHTTPError, Catalog
 from saber.volumes._model import Box, ChannelRef, VolumeError
 from saber.volumes._precomputed import PrecomputedStore
 
-__all__ = ["make_app", "serve"]
+__all__ = ["make_app", "serve", "serving"]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")  # the Boss's names; also keeps paths inside ROOT
 _RANGE = re.compile(r"(\d+):(\d+)")
@@ -58,6 +63,33 @@ def serve(root: str | Path, host: str = "127.0.0.1", port: int = 8000, token: st
     import uvicorn
 
     uvicorn.run(make_app(root, token), host=host, port=port, log_level="info")
+
+
+@contextmanager
+def serving(root: str | Path, token: str | None = None, *, timeout_s: float = 20.0) -> Iterator[str]:
+    """Serve the store at ``root`` on a free 127.0.0.1 port in a background thread until the
+    block ends; yields the server's URL (``http://127.0.0.1:PORT``)."""
+    import uvicorn
+
+    # Bind first and hand uvicorn the socket: no race for the port between choosing and binding.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(make_app(root, token), log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout_s
+    try:
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise VolumeError(f"the local Boss API server over {root} did not start")
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
 
 
 def _check_token(header: str | None, token: str | None) -> None:

@@ -30,8 +30,9 @@ def open_volumes(host: str | None = None, token: str | None = None, root: str | 
     return PrecomputedStore(root or default_root())
 
 
-def load_volume_file(path: Path) -> np.ndarray:
-    """A 3-D Z, Y, X array from .npy or .tif/.tiff (a 2-D image is one z slice)."""
+def load_volume_file(path: Path, dtype: str | None = None) -> np.ndarray:
+    """A 3-D Z, Y, X array from .npy or .tif/.tiff (a 2-D image is one z slice), converted to
+    ``dtype`` when given (only where every value survives: e.g. uint16 labels to uint64)."""
     if not path.is_file():
         raise VolumeError(f"{path}: no such file")
     suffix = path.suffix.lower()
@@ -47,10 +48,23 @@ def load_volume_file(path: Path) -> np.ndarray:
         data = data[None]
     if data.ndim != 3:
         raise VolumeError(f"{path}: a volume must be 3-D (Z, Y, X), this array has shape {data.shape}")
+    if dtype is not None and str(data.dtype) != dtype:
+        data = _convert(path, data, dtype)
     if str(data.dtype) not in DTYPES:
         raise VolumeError(f"{path}: dtype {data.dtype} is not one the Boss stores ({', '.join(DTYPES)}); "
-                          "convert it first (e.g. numpy's astype)")
+                          "convert it first (e.g. --dtype, or numpy's astype)")
     return np.ascontiguousarray(data)
+
+
+def _convert(path: Path, data: np.ndarray, dtype: str) -> np.ndarray:
+    if dtype not in DTYPES:
+        raise VolumeError(f"dtype {dtype} is not one the Boss stores ({', '.join(DTYPES)})")
+    limits = np.iinfo(dtype)
+    if data.size and (data.dtype.kind not in "biuf" or (data.dtype.kind == "f" and not np.all(np.mod(data, 1) == 0))
+                      or data.min() < limits.min or data.max() > limits.max):
+        raise VolumeError(f"{path}: its {data.dtype} values do not all fit {dtype} "
+                          f"(range {data.min()}..{data.max()}, {dtype} holds {limits.min}..{limits.max})")
+    return data.astype(dtype)
 
 
 def ingest_volume(volumes, ref: ChannelRef, data: np.ndarray, *,

@@ -188,6 +188,13 @@ def test_without_a_token_the_server_is_open_and_serves_offline_channels(tmp_path
         assert chan.datatype == "uint16"
         got = remote.get_cutout(chan, 0, [0, 4], [0, 3], [0, 2])
         assert (got == np.arange(24).reshape(2, 3, 4)).all()
+        # intern refuses a blank frame: an offline experiment has one, from its first channel
+        exp = remote.get_experiment("offline", "exp")
+        frame = remote.get_coordinate_frame(exp.coord_frame)
+        assert (exp.coord_frame, frame.x_stop, frame.y_stop, frame.z_stop) == ("offline_exp_frame", 16, 16, 4)
+        # and new channels of it take that frame's size
+        remote.create_project(ChannelResource("more", "offline", "exp", type="annotation", datatype="uint64"))
+        assert store.info(ChannelRef("offline", "exp", "more")).extents[0] == (16, 16, 4)
 
 
 def test_cli_serves_with_the_token_from_the_environment(tmp_path: Path) -> None:

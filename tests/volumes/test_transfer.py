@@ -51,6 +51,20 @@ def test_tif_slices_and_bad_files(tmp_path: Path) -> None:
         load_volume_file(tmp_path / "missing.npy")
 
 
+def test_conversion_on_load_keeps_every_value(tmp_path: Path) -> None:
+    np.save(tmp_path / "labels.npy", np.array([0, 1, 65535], np.uint16).reshape(1, 1, 3))
+    labels = load_volume_file(tmp_path / "labels.npy", "uint64")
+    assert labels.dtype == np.uint64 and labels.ravel().tolist() == [0, 1, 65535]
+    with pytest.raises(VolumeError, match=r"labels.npy: its uint16 values do not all fit uint8 \(range 0..65535"):
+        load_volume_file(tmp_path / "labels.npy", "uint8")
+    np.save(tmp_path / "f.npy", np.array([0.0, 2.0, 3.5]).reshape(1, 1, 3))
+    with pytest.raises(VolumeError, match="do not all fit uint16"):
+        load_volume_file(tmp_path / "f.npy", "uint16")
+    np.save(tmp_path / "n.npy", np.array([-1, 2], np.int32).reshape(1, 1, 2))
+    with pytest.raises(VolumeError, match="do not all fit uint64"):
+        load_volume_file(tmp_path / "n.npy", "uint64")
+
+
 def test_back_end_choice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BOSSDB_HOST", raising=False)
     monkeypatch.setenv("SABER_VOLUMES", str(tmp_path / "v"))
