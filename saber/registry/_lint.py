@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from saber.errors import InputError
 from saber.registry._catalog import Registry, Tool, _line_of
@@ -66,13 +67,22 @@ def lint(registry: Registry, tool: Tool) -> list[Problem]:
                 (folder / "VERSION").read_text().strip() != tool.version:
             problem(f"image tag {tool.version} differs from {folder / 'VERSION'} "
                     f"({(folder / 'VERSION').read_text().strip()})", where)
+    secrets = _secret_names(doc)
     for port in tool.inputs:
         if not port.doc:
             problem(f"input '{port.id}' has no doc", port.line)
+        body = _port_body(doc.get("inputs"), port.id)
+        if port.id in secrets and isinstance(body, dict) and "inputBinding" in body:
+            problem(f"input '{port.id}' is a secret (cwltool:Secrets) but has an inputBinding: secrets reach the "
+                    "container through the environment (EnvVarRequirement), never the command line",
+                    _line_of(body, "inputBinding") or port.line)
+    for name in sorted(secrets - {port.id for port in tool.inputs}):
+        # a misspelt name would leave the real secret input unprotected, silently
+        problem(f"cwltool:Secrets lists '{name}', which is not an input of this tool",
+                _line_of(doc, "hints") or _line_of(doc, "requirements"))
     outputs = doc.get("outputs")
     for port in tool.outputs:
-        body = outputs.get(port.id) if isinstance(outputs, dict) else next(
-            (o for o in outputs if isinstance(o, dict) and o.get("id") == port.id), None)
+        body = _port_body(outputs, port.id)
         binding = body.get("outputBinding") if isinstance(body, dict) else None
         if not port.doc:
             problem(f"output '{port.id}' has no doc", port.line)
@@ -81,3 +91,25 @@ def lint(registry: Registry, tool: Tool) -> list[Problem]:
     if not tool.sample_job.is_file():
         problem(f"no sample job {tool.sample_job.name} beside the tool (saber tools test runs it)")
     return out
+
+
+_SECRETS = ("cwltool:Secrets", "http://commonwl.org/cwltool#Secrets")
+
+
+def _secret_names(doc: dict) -> set[str]:
+    """The input names the tool's cwltool:Secrets (a requirement or a hint) lists."""
+    names: set[str] = set()
+    for section in ("requirements", "hints"):
+        reqs = doc.get(section) or {}
+        items = reqs.items() if isinstance(reqs, dict) else ((r.get("class"), r) for r in reqs if isinstance(r, dict))
+        for cls, body in items:
+            if cls in _SECRETS and isinstance(body, dict) and isinstance(body.get("secrets"), list):
+                names.update(str(n).rsplit("#", 1)[-1].rsplit("/", 1)[-1] for n in body["secrets"])
+    return names
+
+
+def _port_body(ports: Any, pid: str) -> Any:
+    """An input's or output's mapping in the map or the list form of ``inputs``/``outputs``."""
+    if isinstance(ports, dict):
+        return ports.get(pid)
+    return next((p for p in ports or [] if isinstance(p, dict) and p.get("id") == pid), None)

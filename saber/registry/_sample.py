@@ -1,6 +1,7 @@
 """`saber tools test`: run a tool's sample job in Docker with saber's step machinery (cwltool's
 job runner, the one every workflow step uses) and check the outputs against the expectations
-stored beside it (`<tool>.expect.yml`; its format is documented at the top of each file)."""
+stored beside it (`<tool>.expect.yml`; its format is documented at the top of each file). With a
+`bossdb:` key the job runs against a local Boss API server started for it (_sample_bossdb)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,16 @@ from typing import Any
 from saber._yaml import plain, read_yaml
 from saber.errors import SaberError
 from saber.registry._catalog import Tool
+from saber.registry._sample_bossdb import (
+    SampleServer,
+    check_channels,
+    check_spec,
+    sample_server,
+)
 
 __all__ = ["SampleResult", "check_expectations", "run_sample"]
 
-_EXPECT_KEYS = ("outputs", "stdout_contains", "stdout_matches", "min_score")
+_EXPECT_KEYS = ("outputs", "stdout_contains", "stdout_matches", "min_score", "bossdb")
 
 
 @dataclass
@@ -41,13 +48,27 @@ def run_sample(tool: Tool, workdir: Path) -> SampleResult:
     process = load_process(tool.path)
     plan = build_plan(process, path=tool.path)
     job, floats = cwl_job_order(process, str(tool.sample_job))
+
+    def run_and_check(server: SampleServer | None) -> SampleResult:
+        if server is not None:  # the tool talks to the sample's own Boss API
+            job.update(host_name=server.url, token=server.token)
+        try:
+            run = run_tool(plan["steps"][0], job, outdir=workdir / "out", workdir=workdir / "work", floats=floats)
+        except SaberError as e:
+            return SampleResult(tool.name, False, time.monotonic() - started, [f"the sample job failed: {e}"])
+        stdout = [line for stream, line in run.lines if stream == "stdout"]
+        problems, score = check_expectations(expect, run.outputs, stdout)
+        if server is not None:
+            problems += check_channels(server, expect["bossdb"].get("channels") or {})
+        return SampleResult(tool.name, not problems, time.monotonic() - started, problems, score, run.outputs)
+
+    if "bossdb" not in expect:
+        return run_and_check(None)
     try:
-        run = run_tool(plan["steps"][0], job, outdir=workdir / "out", workdir=workdir / "work", floats=floats)
-    except SaberError as e:
-        return SampleResult(tool.name, False, time.monotonic() - started, [f"the sample job failed: {e}"])
-    stdout = [line for stream, line in run.lines if stream == "stdout"]
-    problems, score = check_expectations(expect, run.outputs, stdout)
-    return SampleResult(tool.name, not problems, time.monotonic() - started, problems, score, run.outputs)
+        with sample_server(expect["bossdb"], tool.expectations.parent, workdir / "bossdb") as server:
+            return run_and_check(server)
+    except SaberError as e:  # the sample's channels could not be ingested
+        return SampleResult(tool.name, False, time.monotonic() - started, [f"the sample's bossdb setup failed: {e}"])
 
 
 def check_expectations(expect: dict, outputs: dict, stdout: list[str]) -> tuple[list[str], float | None]:
@@ -105,6 +126,8 @@ def _expectations(tool: Tool) -> dict:
 
         raise InputError(f"unknown key '{unknown[0]}' (expected {', '.join(_EXPECT_KEYS)})",
                          file=str(tool.expectations))
+    if "bossdb" in doc:
+        check_spec(doc["bossdb"], tool.expectations)
     return doc
 
 

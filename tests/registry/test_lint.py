@@ -100,3 +100,53 @@ def test_version_must_match_the_dockerfile(registry: Registry) -> None:
     (registry.images_dir / "demo" / "VERSION").write_text("0.3.0\n")
     (problem,) = validate(registry, [])
     assert "image tag 0.2.0 differs from" in problem.message and problem.line == 4
+
+
+SECRET = """\
+cwlVersion: v1.2
+class: CommandLineTool
+doc: Read from a server.
+$namespaces: {cwltool: "http://commonwl.org/cwltool#"}
+requirements:
+  DockerRequirement: {dockerPull: saber/demo:0.2.0}
+  EnvVarRequirement: {envDef: {API_TOKEN: $(inputs.token)}}
+hints:
+  cwltool:Secrets: {secrets: [token, key]}
+baseCommand: [python3, /opt/read.py]
+inputs:
+  token:
+    type: string
+    doc: The API token.
+  key:
+    type: string
+    doc: Another secret, wrongly on the command line.
+    inputBinding: {prefix: --key}
+  host:
+    type: string
+    doc: Not a secret.
+    inputBinding: {prefix: --host}
+outputs: []
+"""
+
+
+@pytest.mark.parametrize("hints", [
+    pytest.param(None, id="mapping"),
+    pytest.param("hints:\n  - {class: cwltool:Secrets, secrets: [token, key]}\n", id="list"),
+])
+def test_a_secret_input_must_not_have_an_input_binding(registry: Registry, hints: str | None) -> None:
+    text = SECRET if hints is None else SECRET.replace("hints:\n  cwltool:Secrets: {secrets: [token, key]}\n", hints)
+    path = registry.tools_dir / "demo" / "read.cwl"
+    path.write_text(text)
+    path.with_suffix(".job.yml").write_text("token: t\nkey: k\nhost: h\n")
+    assert [str(p) for p in validate(registry, [path])] == [
+        (f"{path}:18: input 'key' is a secret (cwltool:Secrets) but has an inputBinding: secrets reach the "
+         "container through the environment (EnvVarRequirement), never the command line")]
+
+
+def test_secrets_must_name_inputs(registry: Registry) -> None:
+    path = registry.tools_dir / "demo" / "read.cwl"
+    path.write_text(SECRET.replace("[token, key]", "[token, tokne]").replace(
+        "    inputBinding: {prefix: --key}\n", ""))
+    path.with_suffix(".job.yml").write_text("token: t\nkey: k\nhost: h\n")
+    assert [str(p) for p in validate(registry, [path])] == [
+        f"{path}:8: cwltool:Secrets lists 'tokne', which is not an input of this tool"]
