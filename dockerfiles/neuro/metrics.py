@@ -4,9 +4,23 @@
 Each detected centroid is matched to at most one true centroid, greedily by
 increasing distance, and only within ``max_distance`` voxels; matches are
 true positives.  precision = TP / detected, recall = TP / true, F1 is their
-harmonic mean (an empty set scores 1 only against an empty one).  Both JSON
-files hold ``"centroids": [[z, y, x], ...]`` (synth_volume's cells.json,
-detect_cells's detections.json, connected_components's components.json).
+harmonic mean.  An empty set scores 1 only against an empty one: with no true
+and no detected cells (in the core, when one is given) precision, recall and
+F1 are all 1 (nothing to find, nothing found).
+
+The truth and the detections are each either a JSON file with
+``"centroids": [[z, y, x], ...]`` (synth_volume's cells.json, detect_cells's
+detections.json, connected_components's components.json) or a label volume
+``.npy`` (0 background, one integer label per cell, any integer dtype, uint64
+included), whose centroids are the labels' centres of mass.  Centroids are in
+the array's index order.
+
+``--box`` names the ``cutout.json`` that boss_pull writes beside a block padded
+with its neighbours' voxels: ``{"axes": "zyx", "core_in_array": {"x": [a, b],
+"y": [c, d], "z": [e, f]}, ...}``.  Then only the centroids inside the core
+(half-open per axis; component i of a centroid is on axis ``axes[i]``) count,
+so each cell of a tiled volume is scored in exactly one block.
+
 Writes ``report.json`` and prints ``precision: …``, ``recall: …`` and, as its
 last line, ``F1: <value>``.
 """
@@ -15,6 +29,9 @@ import json
 import os
 
 import numpy as np
+from scipy import ndimage
+
+_NPY_MAGIC = b"\x93NUMPY"
 
 
 def match(true_centroids, detected, max_distance=3.0):
@@ -37,7 +54,7 @@ def match(true_centroids, detected, max_distance=3.0):
 
 
 def scores(n_true, n_detected, tp):
-    """Return (precision, recall, f1)."""
+    """Return (precision, recall, f1); (1, 1, 1) when there is nothing to find and nothing found."""
     precision = tp / n_detected if n_detected else float(n_true == 0)
     recall = tp / n_true if n_true else float(n_detected == 0)
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -56,25 +73,96 @@ def detection_report(true_centroids, detected, max_distance=3.0):
             "mean_distance": round(float(np.mean(errors)), 4) if errors else None}
 
 
-def _centroids(path):
+def label_centroids(labels):
+    """Return the centre of mass of every non-zero label of a 3-D label volume, by label value."""
+    labels = np.asarray(labels)
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"a label volume needs an integer dtype, got {labels.dtype}")
+    if labels.ndim != 3:
+        raise ValueError(f"a label volume must be 3-D, got shape {labels.shape}")
+    ids = np.unique(labels)
+    ids = ids[ids != 0]
+    if len(ids) == 0:
+        return []
+    return [[float(c) for c in centre] for centre in ndimage.center_of_mass(labels != 0, labels, ids)]
+
+
+def core_bounds(box):
+    """Return (axes, low, high) of a cutout.json's core: low/high in centroid-component order."""
+    axes, core = box.get("axes"), box.get("core_in_array")
+    if not isinstance(axes, str) or sorted(axes) != ["x", "y", "z"]:
+        raise ValueError(f"box 'axes' must be 'zyx' or 'xyz', got {axes!r}")
+    bounds = []
+    for letter in axes:
+        pair = core.get(letter) if isinstance(core, dict) else None
+        if (not isinstance(pair, list) or len(pair) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair) or pair[0] > pair[1]):
+            raise ValueError(f"box core_in_array[{letter!r}] must be [low, high] integers, low <= high, "
+                             f"got {pair!r}")
+        bounds.append(pair)
+    low, high = np.array(bounds, dtype=float).T
+    return axes, low, high
+
+
+def in_core(centroids, low, high):
+    """Return the centroids c with low <= c < high on every axis."""
+    c = np.asarray(centroids, dtype=float).reshape(-1, 3)
+    return c[np.all((c >= low) & (c < high), axis=1)].tolist()
+
+
+def core_report(true_centroids, detected, box, max_distance=3.0):
+    """Return detection_report on the centroids inside ``box``'s core, with a "core" entry."""
+    axes, low, high = core_bounds(box)
+    t, d = in_core(true_centroids, low, high), in_core(detected, low, high)
+    report = detection_report(t, d, max_distance)
+    report["core"] = {"axes": axes, **{a: [int(lo), int(hi)] for a, lo, hi in zip(axes, low, high)},
+                      "true_outside": len(true_centroids) - len(t),
+                      "detected_outside": len(detected) - len(d)}
+    return report
+
+
+def read_centroids(path):
+    """Centroids from a JSON file ("centroids", or "centers") or a label volume .npy."""
+    with open(path, "rb") as f:
+        is_npy = f.read(len(_NPY_MAGIC)) == _NPY_MAGIC
+    if is_npy:
+        return label_centroids(np.load(path))
     with open(path) as f:
         data = json.load(f)
-    return data["centroids"] if "centroids" in data else data["centers"]
+    for key in ("centroids", "centers"):
+        if isinstance(data, dict) and key in data:
+            return data[key]
+    raise ValueError(f"{path}: expected a JSON object with \"centroids\" or a label volume .npy")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--truth", required=True, help="JSON with the true centroids")
-    parser.add_argument("--detected", required=True, help="JSON with the detected centroids")
+    parser.add_argument("--truth", required=True,
+                        help="JSON with the true centroids, or a label volume .npy")
+    parser.add_argument("--detected", required=True,
+                        help="JSON with the detected centroids, or a label volume .npy")
     parser.add_argument("--max-distance", type=float, default=3.0,
                         help="largest centroid distance (voxels) that counts as a match")
+    parser.add_argument("--box", help="boss_pull's cutout.json: score only the block's core")
     parser.add_argument("--out-dir", default=".", help="where to write report.json")
     args = parser.parse_args(argv)
 
-    report = detection_report(_centroids(args.truth), _centroids(args.detected), args.max_distance)
+    try:
+        truth, detected = read_centroids(args.truth), read_centroids(args.detected)
+        if args.box:
+            with open(args.box) as f:
+                report = core_report(truth, detected, json.load(f), args.max_distance)
+        else:
+            report = detection_report(truth, detected, args.max_distance)
+    except ValueError as e:
+        parser.error(str(e))
     os.makedirs(args.out_dir, exist_ok=True)
     with open(os.path.join(args.out_dir, "report.json"), "w") as f:
         json.dump(report, f, indent=1)
+    if "core" in report:
+        core = report["core"]
+        print("core: " + ", ".join(f"{a} [{core[a][0]}, {core[a][1]})" for a in core["axes"])
+              + f" (outside it: {core['true_outside']} true, {core['detected_outside']} detected)")
     print(f"true: {report['true_count']}, detected: {report['detected_count']}, "
           f"matched: {report['true_positives']}")
     print(f"precision: {report['precision']:.4f}")

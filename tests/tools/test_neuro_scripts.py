@@ -304,6 +304,117 @@ def test_metrics_main_prints_f1_last(tmp_path, capsys):
     assert json.loads((tmp_path / "report.json").read_text())["true_positives"] == 3
 
 
+def _cells(shape, centres, dtype, ids):
+    """A label volume with a 3x3x3 cube of label ids[i] around each (integer) centre."""
+    labels = np.zeros(shape, dtype=dtype)
+    for (z, y, x), label in zip(centres, ids):
+        labels[z - 1:z + 2, y - 1:y + 2, x - 1:x + 2] = label
+    return labels
+
+
+@pytest.mark.parametrize("dtype, ids", [
+    pytest.param(np.uint8, [1, 2, 3], id="uint8"),
+    pytest.param(np.uint32, [7, 3, 12], id="uint32-unordered"),
+    pytest.param(np.uint64, [2**40, 2**63 + 5, 9], id="uint64-huge-ids"),
+    pytest.param(np.int16, [1, 2, 3], id="int16"),
+])
+def test_label_centroids_are_centres_of_mass_in_label_order(dtype, ids):
+    centres = [[2, 3, 4], [5, 10, 6], [8, 2, 12]]
+    labels = _cells((12, 14, 16), centres, dtype, ids)
+    labels[8, 2, 14] = ids[2]  # a 28th voxel, 2 past the cube's centre: x moves by 2/28
+    centre_of = dict(zip(ids, centres)) | {ids[2]: [8, 2, 12 + 2 / 28]}
+    np.testing.assert_allclose(metrics.label_centroids(labels), [centre_of[i] for i in sorted(ids)])
+
+
+@pytest.mark.parametrize("labels, message", [
+    pytest.param(np.zeros((4, 4, 4), dtype=np.float32), "integer dtype", id="float"),
+    pytest.param(np.zeros((4, 4), dtype=np.uint16), "3-D", id="2-D"),
+])
+def test_label_centroids_rejects_non_label_volumes(labels, message):
+    with pytest.raises(ValueError, match=message):
+        metrics.label_centroids(labels)
+
+
+def test_label_volume_truth_scores_like_its_centroids(tmp_path, capsys):
+    centres = [[2, 3, 4], [5, 10, 6], [8, 2, 12]]
+    np.save(tmp_path / "truth.npy", _cells((12, 14, 16), centres, np.uint64, [5, 6, 2**50]))
+    (tmp_path / "found.json").write_text(json.dumps({"centroids": [[2, 3, 5], [8, 2, 12]]}))
+    metrics.main(["--truth", str(tmp_path / "truth.npy"), "--detected", str(tmp_path / "found.json"),
+                  "--out-dir", str(tmp_path)])
+    assert capsys.readouterr().out.splitlines()[-1] == "F1: 0.8000"
+    assert json.loads((tmp_path / "report.json").read_text())["true_count"] == 3
+
+
+BOX = {"axes": "zyx", "core_in_array": {"x": [20, 40], "y": [0, 64], "z": [10, 30]},
+       "core": {"x": [20, 40]}}  # boss_pull's other keys are ignored
+
+
+@pytest.mark.parametrize("truth, detected, counts, f1", [
+    pytest.param([[10, 5, 20], [29.9, 63.9, 39.9]], [[10, 5, 20], [29.9, 63.9, 39.9]], (2, 2, 2), 1.0,
+                 id="low-edges-and-just-below-high-ones-count"),
+    pytest.param([[15, 5, 30], [30, 5, 30], [15, 5, 40]], [[15, 5, 30]], (1, 1, 1), 1.0,
+                 id="high-edges-excluded"),
+    pytest.param([[15, 5, 30]], [[15, 5, 30], [15, 5, 19.5], [9.9, 5, 30]], (1, 1, 1), 1.0,
+                 id="detections-outside-ignored"),
+    pytest.param([[15, 5, 30], [20, 5, 30]], [[15, 5, 30]], (2, 1, 1), 2 / 3, id="miss-inside"),
+    pytest.param([[5, 5, 30]], [[40, 5, 30]], (0, 0, 0), 1.0, id="empty-core-scores-1"),
+    pytest.param([], [], (0, 0, 0), 1.0, id="nothing-at-all"),
+    pytest.param([[15, 5, 30]], [], (1, 0, 0), 0.0, id="all-missed"),
+])
+def test_core_report_counts_only_centroids_in_the_core(truth, detected, counts, f1):
+    report = metrics.core_report(truth, detected, BOX)
+    assert (report["true_count"], report["detected_count"], report["true_positives"]) == counts
+    assert report["f1"] == pytest.approx(f1, abs=1e-6)
+    assert report["core"] == {"axes": "zyx", "z": [10, 30], "y": [0, 64], "x": [20, 40],
+                              "true_outside": len(truth) - counts[0],
+                              "detected_outside": len(detected) - counts[1]}
+
+
+def test_core_follows_the_box_axes():
+    xyz = {"axes": "xyz", "core_in_array": {"x": [0, 8], "y": [0, 8], "z": [4, 6]}}
+    report = metrics.core_report([[1, 1, 5], [5, 1, 1]], [[1, 1, 5]], xyz)
+    assert (report["true_count"], report["f1"]) == (1, 1.0)
+
+
+@pytest.mark.parametrize("box, message", [
+    pytest.param({"axes": "zy", "core_in_array": BOX["core_in_array"]}, "'zyx' or 'xyz'", id="axes"),
+    pytest.param({"axes": "zyx"}, "core_in_array", id="no-core"),
+    pytest.param({"axes": "zyx", "core_in_array": {"x": [0, 4], "y": [0, 4]}}, r"\['z'\]", id="missing-axis"),
+    pytest.param({"axes": "zyx", "core_in_array": {"x": [4, 0], "y": [0, 4], "z": [0, 4]}}, "low <= high",
+                 id="reversed"),
+])
+def test_core_bounds_rejects_bad_boxes(box, message):
+    with pytest.raises(ValueError, match=message):
+        metrics.core_bounds(box)
+
+
+def test_metrics_main_with_box_on_a_padded_label_block(tmp_path, capsys):
+    # a (24, 64, 64) block padded by 8 around the core y, x in [8, 40): the cells at x = 4
+    # and x = 50 lie in the padding (a neighbour block scores them)
+    centres = [[12, 20, 4], [12, 20, 20], [12, 30, 30], [12, 20, 50]]
+    np.save(tmp_path / "truth.npy", _cells((24, 64, 64), centres, np.uint64, [1, 2, 3, 4]))
+    found = [[12, 20, 4.5], [12, 20, 21], [12, 20, 50]]
+    (tmp_path / "found.json").write_text(json.dumps({"count": 3, "centroids": found}))
+    box = {"axes": "zyx", "core_in_array": {"x": [8, 40], "y": [8, 40], "z": [0, 24]}, "padding": 8}
+    (tmp_path / "cutout.json").write_text(json.dumps(box))
+    metrics.main(["--truth", str(tmp_path / "truth.npy"), "--detected", str(tmp_path / "found.json"),
+                  "--box", str(tmp_path / "cutout.json"), "--out-dir", str(tmp_path)])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "core: z [0, 24), y [8, 40), x [8, 40) (outside it: 2 true, 2 detected)"
+    assert lines[2:] == ["precision: 1.0000", "recall: 0.5000", "F1: 0.6667"]
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["core"]["x"] == [8, 40] and report["true_count"] == 2
+
+
+def test_metrics_main_rejects_a_bad_box(tmp_path, capsys):
+    (tmp_path / "c.json").write_text(json.dumps({"centroids": TRUE}))
+    (tmp_path / "box.json").write_text(json.dumps({"axes": "zyx"}))
+    with pytest.raises(SystemExit) as exc:
+        metrics.main(["--truth", str(tmp_path / "c.json"), "--detected", str(tmp_path / "c.json"),
+                      "--box", str(tmp_path / "box.json"), "--out-dir", str(tmp_path)])
+    assert exc.value.code == 2 and "core_in_array" in capsys.readouterr().err
+
+
 # mask_metrics ---------------------------------------------------------------
 
 def test_mask_scores_on_known_overlap():
