@@ -71,3 +71,14 @@ def yaml_writer(folder: Path, name: str):
         return path
 
     return write
+
+
+def files_holding(root: Path, needle: str) -> list[str]:
+    """Files under ``root`` whose bytes contain ``needle`` (e.g. a secret that must be nowhere).
+
+    grep reads them in a child process: a file this process opens and closes releases every
+    POSIX lock the process holds on it, and SQLite's locks on Airflow's database (held by this
+    process's pooled connections) would go with them."""
+    found = subprocess.run(["grep", "-rlF", "--", needle, str(root)], capture_output=True, text=True)
+    assert found.returncode in (0, 1), found.stderr
+    return found.stdout.splitlines()

@@ -58,9 +58,27 @@ class SaberHome:
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.airflow_home / "logs"),
             # Quiet on the user's terminal; the workers raise task logs back to INFO.
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            "AIRFLOW__CORE__FERNET_KEY": self.fernet_key(),
             "SABER_HOME": str(self.root),
             "SABER_STORAGE": str(self.storage),
         }
+
+    def fernet_key(self) -> str:
+        """The key Airflow encrypts Variables and Connections with (saber's secret inputs among
+        them), one per home, so every process of the home agrees: Airflow's own default makes
+        one per airflow.cfg it writes, or none. A key already in the home's airflow.cfg is kept."""
+        import base64
+        import configparser
+
+        from saber._private import private_file
+
+        def make() -> str:
+            cfg = configparser.ConfigParser(interpolation=None)
+            cfg.read(self.airflow_home / "airflow.cfg")
+            return cfg.get("core", "fernet_key", fallback="").strip() or \
+                base64.urlsafe_b64encode(os.urandom(32)).decode()
+
+        return private_file(self.airflow_home / "fernet.key", make)
 
     def activate(self, *, own: bool = False) -> None:
         """Point this process (and the processes it starts) at this home. With ``own``, this

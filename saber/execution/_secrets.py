@@ -53,22 +53,11 @@ def env_secret(name: str) -> str | None:
 
 
 def _home_key() -> bytes:
-    """A random key private to the saber home (mode 0600), made on first use."""
+    """A random key private to the saber home, made on first use."""
+    from saber._private import private_file
+
     home = Path(os.environ.get("SABER_HOME", Path.home() / ".saber"))
-    path = home / ".secret-key"
-    if not path.exists():
-        home.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".secret-key.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(_random.token_hex(32))
-        try:
-            os.link(tmp, path)  # atomic: a reader never sees a half-written key
-        except FileExistsError:  # another process made it first; theirs wins
-            pass
-        finally:
-            tmp.unlink()
-    return bytes.fromhex(path.read_text().strip())
+    return bytes.fromhex(private_file(home / ".secret-key", lambda: _random.token_hex(32)))
 
 
 def variable_key(value: str) -> str:
@@ -88,7 +77,13 @@ def store_secrets(values: list[str]) -> None:
     """Keep ``values`` in Airflow Variables (encrypted with Airflow's Fernet key), each under the
     key its reference names. Runs in the process that owns the Airflow database."""
     from airflow.models import Variable
+    from airflow.models.crypto import get_fernet
 
+    if values and not get_fernet().is_encrypted:
+        from saber.errors import SaberError
+
+        raise SaberError("Airflow has no Fernet key ([core] fernet_key, AIRFLOW__CORE__FERNET_KEY), so it "
+                         "would store the secret input unencrypted; set one")
     for value in values:
         Variable.set(variable_key(value), value, description="a secret input of a saber run")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from saber_testing import DATA, HOME, needs_docker, run_saber, yaml_writer
+from saber_testing import DATA, HOME, files_holding, needs_docker, run_saber, yaml_writer
 
 pytestmark = [needs_docker, pytest.mark.docker]
 CWL = DATA / "cwl"
@@ -29,10 +29,6 @@ def _seen(file: dict) -> dict:
 
     path = file.get("path") or unquote(urlparse(file["location"]).path)
     return json.loads(Path(path).read_text())
-
-
-def _files_holding(root: Path, needle: bytes) -> list[Path]:
-    return [p for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
 
 
 def test_secret_reaches_the_container_through_its_environment_only(tmp_path, monkeypatch):
@@ -60,7 +56,7 @@ def test_secret_reaches_the_container_through_its_environment_only(tmp_path, mon
     # NetworkAccess: host networking, so a server on the host's loopback is reachable.
     assert "--net=host" in commands and len(seen["net"]) > 1
     assert token not in run.stdout + run.stderr
-    assert not _files_holding(tmp_path, token.encode())
+    assert not files_holding(tmp_path, token)
 
 
 def test_tool_without_network_access_gets_no_network(tmp_path):
@@ -104,8 +100,8 @@ def test_saber_run_keeps_the_secret_out_of_its_state(saber_home, tmp_path):
     # Nowhere in plain text: DAG files, plans, Airflow's database, task logs, run storage,
     # the results store, the outdir (job.yml itself is the user's).
     job.unlink()
-    assert not _files_holding(HOME.root, token.encode())
-    assert not _files_holding(tmp_path, token.encode())
+    assert not files_holding(HOME.root, token)
+    assert not files_holding(tmp_path, token)
 
 
 @pytest.mark.slow
@@ -116,7 +112,7 @@ def test_token_from_the_environment(saber_home, tmp_path):
     assert result.returncode == 0, result.stderr
     [point] = json.loads((out / "summary.json").read_text())["points"]
     assert _seen(point["outputs"]["seen"])["sha256"] == hashlib.sha256(token.encode()).hexdigest()
-    assert not _files_holding(HOME.root, token.encode())
+    assert not files_holding(HOME.root, token)
 
 
 def test_a_sweep_cannot_set_a_secret(tmp_path):

@@ -1,0 +1,44 @@
+"""Keys a saber home keeps: Airflow's Fernet key (one per home, every process agrees) and the
+key naming secret inputs' Variables."""
+
+from __future__ import annotations
+
+import base64
+import stat
+from pathlib import Path
+
+from saber.embedded import SaberHome
+
+
+def test_fernet_key_is_made_once_and_private(tmp_path: Path) -> None:
+    home = SaberHome(tmp_path / "home")
+    key = home.fernet_key()
+    assert len(base64.urlsafe_b64decode(key)) == 32 and home.fernet_key() == key
+    path = home.airflow_home / "fernet.key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert home.airflow_env()["AIRFLOW__CORE__FERNET_KEY"] == key
+    assert SaberHome(tmp_path / "other").fernet_key() != key
+
+
+def test_fernet_key_keeps_the_one_airflow_cfg_has(tmp_path: Path) -> None:
+    home = SaberHome(tmp_path / "home")
+    home.airflow_home.mkdir(parents=True)
+    old = base64.urlsafe_b64encode(b"k" * 32).decode()
+    (home.airflow_home / "airflow.cfg").write_text(f"[core]\nfernet_key = {old}\nexecutor = LocalExecutor\n")
+    assert home.fernet_key() == old
+
+
+def test_secret_references_are_stable_and_say_nothing(tmp_path: Path, monkeypatch) -> None:
+    from saber.execution._secrets import REF_PREFIX, conceal_inputs, is_ref, reference
+
+    monkeypatch.setenv("SABER_HOME", str(tmp_path / "home"))
+    ref = reference("s3cr3t")
+    assert is_ref(ref) and ref == reference("s3cr3t") != reference("other")
+    assert "s3cr3t" not in ref and ref.startswith(REF_PREFIX + "saber_secret_")
+    monkeypatch.setenv("SABER_HOME", str(tmp_path / "elsewhere"))
+    assert reference("s3cr3t") != ref  # keyed per home
+    monkeypatch.setenv("BOSSDB_TOKEN", "from-env")
+    inputs, plain = conceal_inputs({"token": None, "n": 1}, ["token"])
+    assert plain == ["from-env"] and inputs == {"token": reference("from-env"), "n": 1}
+    inputs, plain = conceal_inputs({"token": "job", "key": ref}, ["token", "key"])
+    assert plain == ["job"] and inputs["key"] == ref  # a reference stays one
