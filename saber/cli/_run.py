@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from rich.markup import escape
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
         def trial(record) -> None:
             shown = (f"score [bold]{record.value:.6g}[/]" if record.state == "COMPLETE"
-                     else f"[red]failed[/]: {record.error}")
+                     else f"[red]failed[/]: {escape(str(record.error))}")
             live.console.print(f"trial {record.number}: {_short(record.params, 60)}  {shown}")
 
         summary = run_sweep(spec, home=home, on_ready=ready, on_trial=trial,
@@ -101,7 +102,9 @@ def _result_table(summary) -> Table:
         state = p.state if p.error is None or p.state != "success" else "no score"
         colour = "green" if state == "success" else "red"
         score = ([f"{p.score:.6g}" if p.score is not None else ""] if summary.study else [])
-        table.add_row(str(p.index), _short(p.params), f"[{colour}]{state}[/]", *score, _short(_brief(p.outputs)))
+        shown = (_short(_brief(p.outputs)) if p.outputs is not None or not p.error
+                 else f"[red]{escape(p.error if len(p.error) <= 120 else p.error[:119] + '…')}[/]")
+        table.add_row(str(p.index), _short(p.params), f"[{colour}]{state}[/]", *score, shown)
     return table
 
 

@@ -172,6 +172,8 @@ def _outputs(plan: dict, run_id: str, inputs: dict, outdir: Path) -> dict[str, A
 def _raise_failure(plan: dict, run_id: str, home: SaberHome) -> None:
     """One readable message: which steps failed and the end of their task logs."""
     from airflow import settings
+
+    from saber.embedded._failures import step_error
     from airflow.models.taskinstance import TaskInstance
 
     session = settings.Session()
@@ -182,7 +184,7 @@ def _raise_failure(plan: dict, run_id: str, home: SaberHome) -> None:
         unsupported = None
         parts = []
         for ti in failed:
-            tail = _log_tail(home, plan["dag_id"], run_id, ti)
+            tail = step_error(home.airflow_home / "logs", plan["dag_id"], run_id, ti)
             if "UnsupportedRequirement" in tail:
                 unsupported = tail
             parts.append(f"--- {ti.task_id}" + (f"[{ti.map_index}]" if ti.map_index >= 0 else "") + f"\n{tail}")
@@ -192,29 +194,3 @@ def _raise_failure(plan: dict, run_id: str, home: SaberHome) -> None:
     if unsupported:
         raise UnsupportedRequirement(message)
     raise RunFailed(message)
-
-
-def _log_tail(home: SaberHome, dag_id: str, run_id: str, ti, lines: int = 25) -> str:
-    """The step's error as its task log records it (the tool's stderr tail is part of it)."""
-    folder = home.airflow_home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={ti.task_id}"
-    if ti.map_index >= 0:
-        folder = folder / f"map_index={ti.map_index}"
-    logs = sorted(folder.glob("attempt=*.log"))
-    if not logs:
-        return "(no task log)"
-    events, errors = [], []
-    for raw in logs[-1].read_text(errors="replace").splitlines():
-        try:
-            record = json.loads(raw)
-        except ValueError:
-            events.append(raw)
-            continue
-        if isinstance(record.get("error_detail"), list):
-            errors.extend(d for d in record["error_detail"] if isinstance(d, dict))
-        event = str(record.get("event", ""))
-        if not event.startswith("::"):  # Airflow's log-group markers
-            events.append(event)
-    if errors:  # saber's StepFailed carries the tool's exit code and stderr tail
-        chosen = next((d for d in errors if d.get("exc_type") == "StepFailed"), errors[-1])
-        return f"{chosen.get('exc_type')}: {chosen.get('exc_value')}"
-    return "\n".join("\n".join(events).splitlines()[-lines:])

@@ -71,7 +71,6 @@ def read_outcome(session, plan: dict, run_id: str, state: str) -> TrialOutcome:
     """Scores (XCom `score` of scored steps), container seconds (XCom `container_s` of every
     step), wall seconds (the DAG run's dates) and, for a failed run, which steps failed."""
     from airflow.models.dagrun import DagRun
-    from airflow.models.taskinstance import TaskInstance
     from airflow.models.xcom import XComModel
 
     session.expire_all()
@@ -87,10 +86,11 @@ def read_outcome(session, plan: dict, run_id: str, state: str) -> TrialOutcome:
     wall = (dr.end_date - dr.start_date).total_seconds() if dr and dr.end_date and dr.start_date else 0.0
     error = None
     if state != "success":
-        failed = sorted({ti.task_id for ti in session.query(TaskInstance).filter_by(dag_id=dag_id, run_id=run_id)
-                         if str(ti.state) == "failed"})
-        error = (f"step{'s' if len(failed) > 1 else ''} {', '.join(repr(t) for t in failed)} failed (see its log)"
-                 if failed else f"the DAG run ended {state}")
+        from airflow.configuration import conf
+
+        from saber.embedded._failures import run_failure
+
+        error = run_failure(session, Path(conf.get("logging", "base_log_folder")), dag_id, run_id, state)
     session.commit()
     return TrialOutcome(run_id=run_id, state=state, scores=scores, wall_s=wall, container_s=container, error=error)
 

@@ -241,7 +241,10 @@ def _run_study(plan: dict, spec: RunSpec, name: str, runner: EmbeddedRunner, out
 def _collect(plan: dict, prepared, states: dict[str, str], outdir: Path) -> list[PointResult]:
     from airflow import settings
 
+    from airflow.configuration import conf
+
     from saber.execution._conf import conf_inputs
+    from saber.embedded._failures import run_failure
     from saber.embedded._results import export_outputs, run_outputs
 
     session = settings.Session()
@@ -249,13 +252,16 @@ def _collect(plan: dict, prepared, states: dict[str, str], outdir: Path) -> list
     try:
         for point, req in prepared:
             state = states.get(req.run_id, "failed")
-            outputs = None
+            outputs = error = None
             if state == "success":
                 inputs = conf_inputs(req.conf)
                 raw = run_outputs(plan, req.run_id, inputs, session)
                 outputs = export_outputs(raw, outdir / f"point-{point.index:04d}")
+            else:
+                error = run_failure(session, Path(conf.get("logging", "base_log_folder")), plan["dag_id"],
+                                    req.run_id, state)
             results.append(PointResult(index=point.index, params=point.params, run_id=req.run_id,
-                                       state=state, outputs=outputs, conf=req.conf))
+                                       state=state, outputs=outputs, conf=req.conf, error=error))
     finally:
         session.close()
     return results

@@ -231,3 +231,22 @@ def test_uniform_space_on_an_int_input_is_an_error(sweep_file: SweepFile) -> Non
     with pytest.raises(InputError, match=r"sweep\.yml:2: field 'xmin'.*") as info:
         points(sweep_file, "xmin:\n  uniform: {low: 0.5, high: 2}\n  steps: [boss_pull]\n")
     assert "int" in info.value.message
+
+
+def test_shipped_boss_sweep_tiles_the_frame_one_block_at_a_time() -> None:
+    from saber_testing import ROOT
+
+    from saber.cwl import build_plan, load_process
+
+    workflow = ROOT / "workflows" / "cell_detect_boss.cwl"
+    plan = build_plan(load_process(workflow), path=workflow)
+    target = SweepTarget(
+        workflow_inputs={i["id"]: i["type"] for i in plan["inputs"]},
+        step_inputs={s["task_id"]: {i["id"]: i.get("type") for i in s["in"]} for s in plan["steps"]})
+    sweep = load_sweep(ROOT / "sweeps" / "cell_detect_boss.yml")
+    got = expand(sweep, target)
+    assert (sweep.method, sweep.batch_size) == ("grid", 1)
+    assert [p.step_inputs["pull_raw"] for p in got] == [
+        {"xmin": x, "xmax": x + 32, "ymin": y, "ymax": y + 32} for x in (0, 32) for y in (0, 32)]
+    assert all(p.step_inputs["pull_truth"] == p.step_inputs["merge"] == p.step_inputs["pull_raw"]
+               and set(p.step_inputs) == {"pull_raw", "pull_truth", "merge"} and not p.inputs for p in got)
