@@ -24,6 +24,9 @@ def test_ctrl_c_stops_containers_and_fails_the_run(saber_home, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "saber", "run", str(DATA / "cwl" / "sleep.cwl"),
                              "--outdir", str(tmp_path / "o"), "--sweep-id", "interrupted"],
                             cwd=ROOT, env=os.environ.copy(), start_new_session=True,
+                            # as in a terminal's foreground job: a test run started in the
+                            # background by a script (`cmd &`) inherits SIGINT ignored
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 120
     while _sleepers() == 0:
