@@ -7,8 +7,10 @@ doc: |
   precision, recall and F1. With no true and no detected cells (in the core,
   when `box` is given) all three are 1: nothing to find, nothing found.
   Centroids are in the volume's array index order. Given `box` (boss_pull's
-  `cutout`), only the centroids inside the block's core count, so each cell of
-  a tiled volume is scored in one block only. Prints `precision: ...`,
+  `cutout`), the matching uses the whole padded block, but precision counts
+  only the detections inside the block's core and recall only the true cells
+  inside it: each cell of a tiled volume is scored in one block only, and a cell
+  on the core's face found just across it is a match. Prints `precision: ...`,
   `recall: ...` and, as its last stdout line, `F1: <value>` (a score_format of
   "F1: {score}" reads it).
 requirements:
@@ -41,8 +43,9 @@ inputs:
     doc: |
       boss_pull's `cutout` (cutout.json) for the block that `truth` and
       `detected` come from: {"axes": "zyx" or "xyz", "core_in_array": {"x": [a, b],
-      "y": [c, d], "z": [e, f]}, ...}. Only centroids inside the core (half-open
-      per axis, centroid component i on axis axes[i]) count. Omit to score everything.
+      "y": [c, d], "z": [e, f]}, ...}. Precision counts the detections, recall the
+      true cells, inside the core (half-open per axis, centroid component i on
+      axis axes[i]); matches may reach outside it. Omit to score everything.
     inputBinding: {prefix: --box}
 outputs:
   report:
@@ -50,7 +53,8 @@ outputs:
     doc: |
       Report JSON: {"true_count", "detected_count", "true_positives", "precision",
       "recall", "f1", "max_distance", "mean_distance"}, counts within the core when
-      `box` is given, plus then "core": {"axes", "x", "y", "z" (the core's [low, high)),
+      `box` is given ("true_positives": its true cells found; "matched_detections":
+      its detections that matched), plus then "core": {"axes", "x", "y", "z" (the core's [low, high)),
       "true_outside", "detected_outside" (centroids left out)}.
     outputBinding: {glob: report.json}
   f1:

@@ -17,9 +17,11 @@ the array's index order.
 
 ``--box`` names the ``cutout.json`` that boss_pull writes beside a block padded
 with its neighbours' voxels: ``{"axes": "zyx", "core_in_array": {"x": [a, b],
-"y": [c, d], "z": [e, f]}, ...}``.  Then only the centroids inside the core
-(half-open per axis; component i of a centroid is on axis ``axes[i]``) count,
-so each cell of a tiled volume is scored in exactly one block.
+"y": [c, d], "z": [e, f]}, ...}``.  Then the matching still uses the whole
+block, but precision counts only the detections inside the core and recall only
+the true cells inside it (half-open per axis; component i of a centroid is on
+axis ``axes[i]``), so each cell of a tiled volume is scored in exactly one
+block, and a cell on a core's face found just across it is a match for both.
 
 Writes ``report.json`` and prints ``precision: …``, ``recall: …`` and, as its
 last line, ``F1: <value>``.
@@ -104,21 +106,35 @@ def core_bounds(box):
     return axes, low, high
 
 
-def in_core(centroids, low, high):
-    """Return the centroids c with low <= c < high on every axis."""
-    c = np.asarray(centroids, dtype=float).reshape(-1, 3)
-    return c[np.all((c >= low) & (c < high), axis=1)].tolist()
-
-
 def core_report(true_centroids, detected, box, max_distance=3.0):
-    """Return detection_report on the centroids inside ``box``'s core, with a "core" entry."""
+    """Return the report of the centroids of ``box``'s core, with a "core" entry.
+
+    The matching is over the whole (padded) block, and each side is counted where it lies:
+    precision over the detections inside the core, recall over the true cells inside it. So a
+    cell on the core's face whose detection lands just across it is a match for both blocks,
+    not a miss in one and a false detection in the other. With no detection in the core,
+    precision is 1 (none is false); with no true cell in it, recall is 1 (none is missed); so
+    nothing in the core at all scores 1, and a core whose cells were all missed scores 0.
+    """
     axes, low, high = core_bounds(box)
-    t, d = in_core(true_centroids, low, high), in_core(detected, low, high)
-    report = detection_report(t, d, max_distance)
-    report["core"] = {"axes": axes, **{a: [int(lo), int(hi)] for a, lo, hi in zip(axes, low, high)},
-                      "true_outside": len(true_centroids) - len(t),
-                      "detected_outside": len(detected) - len(d)}
-    return report
+    t = np.asarray(true_centroids, dtype=float).reshape(-1, 3)
+    d = np.asarray(detected, dtype=float).reshape(-1, 3)
+    t_in = np.all((t >= low) & (t < high), axis=1)
+    d_in = np.all((d >= low) & (d < high), axis=1)
+    pairs = match(t, d, max_distance)
+    n_true, n_detected = int(t_in.sum()), int(d_in.sum())
+    tp_true = sum(1 for i, _ in pairs if t_in[i])  # true cells of the core that were found
+    tp_detected = sum(1 for _, j in pairs if d_in[j])  # detections in the core that are right
+    precision = tp_detected / n_detected if n_detected else 1.0  # no detection here: none is false
+    recall = tp_true / n_true if n_true else 1.0  # no cell here: none is missed
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    errors = [float(np.linalg.norm(t[i] - d[j])) for i, j in pairs if t_in[i]]
+    return {"true_count": n_true, "detected_count": n_detected, "true_positives": tp_true,
+            "matched_detections": tp_detected, "precision": round(precision, 6), "recall": round(recall, 6),
+            "f1": round(f1, 6), "max_distance": max_distance,
+            "mean_distance": round(float(np.mean(errors)), 4) if errors else None,
+            "core": {"axes": axes, **{a: [int(lo), int(hi)] for a, lo, hi in zip(axes, low, high)},
+                     "true_outside": len(t) - n_true, "detected_outside": len(d) - n_detected}}
 
 
 def read_centroids(path):

@@ -360,6 +360,10 @@ BOX = {"axes": "zyx", "core_in_array": {"x": [20, 40], "y": [0, 64], "z": [10, 3
     pytest.param([[5, 5, 30]], [[40, 5, 30]], (0, 0, 0), 1.0, id="empty-core-scores-1"),
     pytest.param([], [], (0, 0, 0), 1.0, id="nothing-at-all"),
     pytest.param([[15, 5, 30]], [], (1, 0, 0), 0.0, id="all-missed"),
+    # a cell on the core's face, its detection just across: a match for this block and the next
+    pytest.param([[15, 5, 39.5]], [[15, 5, 40.5]], (1, 0, 1), 1.0, id="true-inside-found-outside"),
+    pytest.param([[15, 5, 40.5]], [[15, 5, 39.5]], (0, 1, 0), 1.0, id="found-inside-true-outside"),
+    pytest.param([[15, 5, 40.5]], [[15, 5, 39.5], [15, 5, 25]], (0, 2, 0), 2 / 3, id="one-false-inside"),
 ])
 def test_core_report_counts_only_centroids_in_the_core(truth, detected, counts, f1):
     report = metrics.core_report(truth, detected, BOX)
