@@ -6,9 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
-from rich.markup import escape
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 HELP = """Validate WORKFLOW and SWEEP, compile the workflow to an Airflow DAG, and run every sweep

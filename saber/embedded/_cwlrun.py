@@ -172,9 +172,9 @@ def _outputs(plan: dict, run_id: str, inputs: dict, outdir: Path) -> dict[str, A
 def _raise_failure(plan: dict, run_id: str, home: SaberHome) -> None:
     """One readable message: which steps failed and the end of their task logs."""
     from airflow import settings
+    from airflow.models.taskinstance import TaskInstance
 
     from saber.embedded._failures import step_error
-    from airflow.models.taskinstance import TaskInstance
 
     session = settings.Session()
     try:

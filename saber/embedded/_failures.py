@@ -35,10 +35,13 @@ def step_error(log_root: Path, dag_id: str, run_id: str, ti, lines: int = 25) ->
     return "\n".join("\n".join(events).splitlines()[-lines:])
 
 
-def run_failure(session, log_root: Path, dag_id: str, run_id: str, state: str) -> str:
+def run_failure(session, dag_id: str, run_id: str, state: str) -> str:
     """One line: the failed steps and the last line the first of them printed to stderr (a
     tool's own error sentence, e.g. "the server refused the token (HTTP 401)")."""
+    from airflow.configuration import conf
     from airflow.models.taskinstance import TaskInstance
+
+    log_root = Path(conf.get("logging", "base_log_folder"))
 
     failed = sorted((ti for ti in session.query(TaskInstance).filter_by(dag_id=dag_id, run_id=run_id)
                      if str(ti.state) == "failed"), key=lambda ti: (ti.task_id, ti.map_index))

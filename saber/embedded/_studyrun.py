@@ -86,11 +86,9 @@ def read_outcome(session, plan: dict, run_id: str, state: str) -> TrialOutcome:
     wall = (dr.end_date - dr.start_date).total_seconds() if dr and dr.end_date and dr.start_date else 0.0
     error = None
     if state != "success":
-        from airflow.configuration import conf
-
         from saber.embedded._failures import run_failure
 
-        error = run_failure(session, Path(conf.get("logging", "base_log_folder")), dag_id, run_id, state)
+        error = run_failure(session, dag_id, run_id, state)
     session.commit()
     return TrialOutcome(run_id=run_id, state=state, scores=scores, wall_s=wall, container_s=container, error=error)
 

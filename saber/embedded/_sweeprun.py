@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from saber.embedded._home import SaberHome
-from saber.errors import InputError
 from saber.embedded._runner import EmbeddedRunner, RunProgress, RunRequest
+from saber.errors import InputError
 
 __all__ = ["RunSpec", "PointResult", "Summary", "compile_workflow", "prepare_points", "run_sweep"]
 
@@ -241,8 +241,6 @@ def _run_study(plan: dict, spec: RunSpec, name: str, runner: EmbeddedRunner, out
 def _collect(plan: dict, prepared, states: dict[str, str], outdir: Path) -> list[PointResult]:
     from airflow import settings
 
-    from airflow.configuration import conf
-
     from saber.execution._conf import conf_inputs
     from saber.embedded._failures import run_failure
     from saber.embedded._results import export_outputs, run_outputs
@@ -258,8 +256,7 @@ def _collect(plan: dict, prepared, states: dict[str, str], outdir: Path) -> list
                 raw = run_outputs(plan, req.run_id, inputs, session)
                 outputs = export_outputs(raw, outdir / f"point-{point.index:04d}")
             else:
-                error = run_failure(session, Path(conf.get("logging", "base_log_folder")), plan["dag_id"],
-                                    req.run_id, state)
+                error = run_failure(session, plan["dag_id"], req.run_id, state)
             results.append(PointResult(index=point.index, params=point.params, run_id=req.run_id,
                                        state=state, outputs=outputs, conf=req.conf, error=error))
     finally:
