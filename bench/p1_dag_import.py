@@ -3,7 +3,7 @@ trivial 1-task DAG), and that the DAG/plan do not grow with the sweep.
 
     /opt/saber-venv/bin/python bench/p1_dag_import.py [--steps 100] [--repeat 7] [--shape chain|fan]
 
-Each measurement is a fresh subprocess with SABER_HOME/AIRFLOW_HOME set like SaberHome.activate():
+Each measurement is a fresh subprocess with SABER_HOME/AIRFLOW_HOME set like saber.backends.embedded.activate():
 it imports ``airflow.sdk`` first (untimed), then times executing the DAG file as a module.
 Baseline: the same subprocess executing a trivial hand-written 1-task DAG file.
 """
@@ -83,13 +83,14 @@ def workflow(steps: int, shape: str) -> str:
 
 
 def home_env(root: Path) -> dict[str, str]:
-    from saber.embedded import SaberHome
+    from saber.backends.embedded import airflow_env
+    from saber.home import SaberHome
 
     env = os.environ.copy()
     for k in list(env):
         if k.startswith("AIRFLOW__"):
             env.pop(k)
-    env.update(SaberHome(root).airflow_env())
+    env.update(airflow_env(SaberHome(root)))
     env["_SABER_ACTIVE"] = str(root)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     for sub in ("airflow", "dags", "storage"):
@@ -130,7 +131,7 @@ def main() -> None:
     ap.add_argument("--shape", choices=["chain", "fan"], default="chain")
     args = ap.parse_args()
 
-    from saber.embedded import RunSpec, compile_workflow, prepare_points
+    from saber.runs import RunSpec, compile_workflow, prepare_points
 
     tmp = Path(tempfile.mkdtemp(prefix="saber-bench-p1-"))
     wf_dir = tmp / "wf"

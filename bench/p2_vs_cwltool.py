@@ -129,36 +129,37 @@ def wrap(obj, attr, name, once=False):
             if not once or first:
                 mark(name + " end")
     setattr(obj, attr, inner)
-import saber.cli, saber.embedded._sweeprun as sr, saber.embedded._docker as dk, saber.embedded._runner as rn
-import saber.embedded._home as hm, saber.embedded._workers as wk, concurrent.futures as cf
+import saber.cli, saber.runs._sweep as sr, saber.backends.embedded._docker as dk, saber.backends.embedded._runner as rn
+import saber.backends.embedded._home as hm, saber.backends.embedded._compat as wk, concurrent.futures as cf
 mark("python started, saber.cli imported")
 wrap(sr, "compile_workflow", "compile_workflow")
 wrap(sr, "prepare_points", "prepare_points")
 wrap(dk, "check_docker", "check_docker")
-wrap(hm.SaberHome, "ensure_database", "ensure_database")
-wrap(rn.EmbeddedRunner, "run", "runner.run")
+wrap(hm, "ensure_database", "ensure_database")
+wrap(rn.RunBatches, "run", "runner.run")
 wrap(sr, "_collect", "collect outputs")
 wrap(cf.ProcessPoolExecutor, "submit", "pool.submit", once=True)
 wrap(cf.ProcessPoolExecutor, "shutdown", "pool.shutdown")
 if hasattr(wk, "warm_execution_api"):
     wrap(wk, "warm_execution_api", "warm_execution_api (build Execution API app)")
-orig_sync = rn.EmbeddedRunner.sync
-def sync(self):
+orig_sync = wk.sync_dag
+def sync(*a):
     mark("runner.sync (parse DAG file, write to DB) start")
-    dag, session = orig_sync(self)
+    dag = orig_sync(*a)
     mark("runner.sync end")
     wrap(type(dag), "create_dagrun", "create_dagrun")
     from airflow.models.dagrun import DagRun
     wrap(DagRun, "update_state", "DagRun.update_state", once=True)
-    return dag, session
-rn.EmbeddedRunner.sync = sync
-orig_init = wk.init_worker
+    return dag
+wk.sync_dag = sync
+import saber.backends.embedded._workers as workers
+orig_init = workers.init_worker
 def init_worker(*a):  # runs in the forked worker: report through a file
     t = time.time()
     orig_init(*a)
     with open(os.environ["BENCH_PHASES"] + ".workers", "a") as f:
         f.write(json.dumps([t - T0, time.time() - T0]) + "\n")
-wk.init_worker = init_worker
+workers.init_worker = init_worker
 def done():
     mark("atexit")
     open(os.environ["BENCH_PHASES"], "w").write(json.dumps({"marks": marks, "totals": totals}))

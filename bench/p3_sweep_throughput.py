@@ -83,8 +83,9 @@ def main() -> None:
     env.pop("SABER_STORAGE", None)
 
     # Untimed: the database of the throw-away home.
-    subprocess.run([PY, "-c", "from saber.embedded import SaberHome; h = SaberHome.from_env(); "
-                    "h.activate(); h.ensure_database()"], env=env, check=True, timeout=300)
+    subprocess.run([PY, "-c", "from saber.backends.embedded import activate, ensure_database; "
+                    "from saber.home import SaberHome; h = SaberHome.from_env(); activate(h); ensure_database(h)"],
+                   env=env, check=True, timeout=300)
 
     bare_wall, bare_each = bare_docker(args.bare, cores)
 

@@ -204,7 +204,8 @@ def throwaway_home(prefix: str) -> tuple[Path, dict[str, str]]:
     env.update(SABER_HOME=str(tmp / "home"), TMPDIR=str(tmp))
     for key in ("SABER_STORAGE", "SABER_DB"):
         env.pop(key, None)
-    make_db = "from saber.embedded import SaberHome; h = SaberHome.from_env(); h.activate(); h.ensure_database()"
+    make_db = ("from saber.backends.embedded import activate, ensure_database; from saber.home import SaberHome; "
+               "h = SaberHome.from_env(); activate(h); ensure_database(h)")
     subprocess.run([PY, "-c", make_db], env=env, check=True, timeout=300)
     return tmp, env
 

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 __all__ = [
     "SaberError",
+    "BackendUnavailable",
     "InputError",
+    "RunFailed",
     "DockerUnavailable",
     "StepFailed",
     "UnsupportedRequirement",
@@ -76,3 +78,13 @@ class StepFailed(SaberError):
         code = (f"with exit code {tool_exit_code}" if tool_exit_code is not None
                 else "before its tool ran or while collecting its outputs")
         super().__init__(f"step '{step}' failed {code}" + (f"\n{log_tail}" if log_tail else ""))
+
+
+class BackendUnavailable(SaberError):
+    """The backend cannot be reached, refuses the credentials, or lacks a permission."""
+
+
+class RunFailed(SaberError):
+    """A DAG run finished, but not successfully (exit status 1, like cwltool)."""
+
+    exit_code = 1

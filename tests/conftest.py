@@ -12,12 +12,13 @@ import pytest
 from pg_server import postgres_or_skip
 from saber_testing import HOME
 
-from saber.embedded import SaberHome
+from saber.backends.embedded import ensure_database
+from saber.home import SaberHome
 
 
 @pytest.fixture(scope="session")
 def saber_home() -> SaberHome:
-    HOME.ensure_database()
+    ensure_database(HOME)
     return HOME
 
 

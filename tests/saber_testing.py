@@ -19,10 +19,11 @@ if "SABER_TEST_HOME" not in os.environ:
 os.environ["SABER_HOME"] = os.environ["SABER_TEST_HOME"]
 os.environ.pop("SABER_STORAGE", None)
 
-from saber.embedded import SaberHome  # noqa: E402  (no airflow import here)
+from saber.backends.embedded import activate  # noqa: E402  (no airflow import here)
+from saber.home import SaberHome  # noqa: E402
 
 HOME = SaberHome.from_env()
-HOME.activate()
+activate(HOME)
 
 
 def load_script(image: str, name: str):

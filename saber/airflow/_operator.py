@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from saber.execution._conf import CONF_KEY, storage_root, unwire, wire_safe
+from saber.home import storage_root
+from saber.plan import CONF_KEY, check_conf, unwire, wire_safe
 
 if TYPE_CHECKING:
     from saber.execution import ToolRun
@@ -30,8 +31,10 @@ class _StepBase(BaseOperator):
         from saber.execution import Resolver, step_fetcher
 
         params = context["params"]
+        conf = context["dag_run"].conf or {}
+        check_conf(conf, self.plan)  # a typo in a hand-made conf must not be silently ignored
         inputs = {i["id"]: params.get(i["id"], i.get("default")) for i in self.plan["inputs"]}
-        inputs.update(unwire(((context["dag_run"].conf or {}).get(CONF_KEY) or {}).get("inputs", {})))
+        inputs.update(unwire((conf.get(CONF_KEY) or {}).get("inputs", {})))
         ti = context["ti"]
         fetch = step_fetcher(self.plan, lambda task, index, key: unwire(ti.xcom_pull(task_ids=task, key=key,
                                                                                     map_indexes=index)))
@@ -110,6 +113,20 @@ class CwlStepOperator(_StepBase):
         self.step = step
         self.plan = plan
         self.job = job
+
+    def on_kill(self) -> None:
+        """Airflow stops this task (its run marked failed, a timeout, a worker shutting down):
+        the tool's container must stop too. Killing the `docker run` client would leave it
+        running, so kill the containers cwltool recorded in its cidfiles."""
+        import subprocess
+
+        workdir = getattr(self, "_workdir", None)
+        ids = [p.read_text().strip() for p in workdir.glob("**/*.cid")] if workdir else []
+        ids = [i for i in ids if i]
+        if ids:
+            self.log.warning("killing container(s) %s of step %s", ", ".join(i[:12] for i in ids),
+                             self.step["task_id"])
+            subprocess.run(["docker", "kill", *ids], capture_output=True, timeout=60)
 
     def execute(self, context) -> dict | list | None:
         from airflow.sdk.exceptions import AirflowSkipException
@@ -193,9 +210,10 @@ class CwlStepOperator(_StepBase):
         where = Path(self.dag_id) / context["run_id"] / self.step["task_id"]
         if ti.map_index is not None and ti.map_index >= 0:
             where = where / str(ti.map_index)
+        root = storage_root()
+        self._workdir = root / ".work" / where  # every job of this task instance runs below it
         if sub:
             where = where / sub
-        root = storage_root()
         conf = context["dag_run"].conf or {}
         floats = {**self.plan.get("floats", {}), **(conf.get(CONF_KEY) or {}).get("floats", {})}
         return run_tool(self.step, job, floats=floats, outdir=root / where,

@@ -44,9 +44,9 @@ def main(argv: Sequence[str] | None = None, *, exiting: bool | None = None) -> i
 
         Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]saber:[/] {e}", markup=True)
         return e.exit_code
-    except KeyboardInterrupt:
-        print("saber: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        print(f"saber: interrupted{f' ({e})' if str(e) else ''}", file=sys.stderr)
+        return getattr(e, "exit_code", 130)
     finally:
         if argv is None or exiting:
             # The program is about to exit: Airflow and cwltool leave millions of objects whose

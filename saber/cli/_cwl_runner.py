@@ -38,8 +38,6 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from saber.embedded._cwlrun import run_cwl
-
     def say(line: str) -> None:
         if not args.quiet:
             print(f"saber: {line}", file=sys.stderr)
@@ -50,8 +48,7 @@ def run(args: argparse.Namespace) -> int:
     stdout = os.dup(1)
     os.dup2(2, 1)
     try:
-        outputs = run_cwl(args.process, args.job, outdir=args.outdir, workers=args.workers, keep=args.keep,
-                          say=say)
+        outputs = _run_in_throwaway_home(args, say)
     except SaberError:
         raise
     except Exception as e:  # cwltest shows stderr: one readable line, the traceback on request
@@ -65,6 +62,34 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.write(json.dumps(outputs, indent=4, ensure_ascii=False) + "\n")
     sys.stdout.flush()
     return 0
+
+
+def _run_in_throwaway_home(args: argparse.Namespace, say) -> dict:
+    """Every call gets its own saber home (so parallel calls never share a database), with its
+    Airflow database copied from a template migrated once under ``$SABER_HOME/cache``. A
+    watchdog removes the home and kills the run's containers if this process is killed."""
+    import shutil
+    import tempfile
+
+    from saber.backends.embedded import EmbeddedBackend
+    from saber.backends.embedded._reaper import Reaper
+    from saber.home import SaberHome
+    from saber.runs import run_cwl
+
+    base = SaberHome.from_env()
+    scratch = Path(tempfile.mkdtemp(prefix="saber-cwl-"))
+    os.environ.pop("SABER_STORAGE", None)  # run storage lives in the throw-away home too
+    reaper = Reaper(scratch, remove=not args.keep)
+    try:
+        backend = EmbeddedBackend(home=SaberHome(scratch), workers=args.workers, own=True,
+                                  template_dir=base.cache, single_run=args.workers is None)
+        return run_cwl(args.process, args.job, outdir=args.outdir, backend=backend, say=say)
+    finally:
+        reaper.release()
+        if args.keep:
+            say(f"kept the run's saber home: {scratch}")
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from saber.embedded import compile_workflow
+    from saber.runs import compile_workflow
 
     plan = compile_workflow(args.workflow)
     from saber.airflow import write_dag_file

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 from pathlib import Path
 
 from rich.console import Console
@@ -21,6 +23,8 @@ EXAMPLES = """examples:
   saber run workflows/blob_count.cwl sweeps/blob_count.yml
   saber run workflows/blob_count.cwl --job workflows/blob_count.job.yml --outdir results/
   saber run workflows/blob_count.cwl sweeps/blob_count_tpe.yml --study tune1   # again: resumes
+  saber run workflows/blob_count.cwl sweeps/blob_count.yml --airflow http://airflow:8080 \
+      --dags-folder /mnt/airflow/dags     # on your own Airflow (credentials: $SABER_AIRFLOW_*)
 Each point's outputs and a summary.json land in --outdir
 (default ./saber-out/<workflow>/<study>/); `saber results STUDY` shows a study's trials."""
 
@@ -35,31 +39,73 @@ def add_parser(sub) -> None:
     p.add_argument("--study", "--sweep-id", dest="sweep_id", metavar="NAME",
                    help="name of this sweep or study; an existing study of that name is resumed "
                         "(default: a fresh timestamped name)")
-    p.add_argument("--workers", type=int, help="task processes (default: the core count)")
+    p.add_argument("--workers", type=int, help="task processes (default: the core count; embedded only)")
+    p.add_argument("--airflow", metavar="URL", default=os.environ.get("SABER_AIRFLOW_URL") or None,
+                   help="run on this Airflow deployment through its REST API v2 instead of the embedded "
+                        "one ($SABER_AIRFLOW_URL); credentials from $SABER_AIRFLOW_USERNAME and "
+                        "$SABER_AIRFLOW_PASSWORD, or $SABER_AIRFLOW_TOKEN")
+    p.add_argument("--dags-folder", type=Path, metavar="DIR",
+                   help="with --airflow: the deployment's DAGs folder (mounted or synced); saber writes "
+                        "the DAG there and waits until the deployment has parsed it. Without it, the DAG "
+                        "must already be deployed (saber dag -o)")
     p.set_defaults(func=run)
 
 
+def backend_for(args: argparse.Namespace):
+    """The embedded backend on $SABER_HOME, or a deployment's with --airflow."""
+    from saber.backends import get_backend
+    from saber.errors import InputError
+    from saber.home import SaberHome
+
+    if args.airflow:
+        return get_backend("airflow", url=args.airflow, dags_folder=args.dags_folder)
+    if args.dags_folder:
+        raise InputError("--dags-folder names a deployment's DAGs folder: give --airflow URL too")
+    return get_backend("embedded", home=SaberHome.from_env(), workers=args.workers)
+
+
+def _stop_on_signals() -> None:
+    """SIGTERM and SIGHUP (a lost SSH session) stop a run like Ctrl-C: unfinished runs failed,
+    containers killed, exit 130 (143 for SIGTERM)."""
+    def stop(signum, _frame):
+        signal.signal(signum, signal.SIG_IGN)  # a second signal must not break the clean-up
+        raise Stopped(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
+
+
+class Stopped(KeyboardInterrupt):
+    """A stop signal other than SIGINT, with its number (the exit status is 128 + it)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.exit_code = 128 + signum
+
+
 def run(args: argparse.Namespace) -> int:
-    from saber.embedded import RunSpec, SaberHome, run_sweep
+    from saber.runs import RunSpec, run_sweep
 
     console = Console(stderr=True, highlight=False)
     spec = RunSpec(workflow=args.workflow, sweep=args.sweep, job=args.job, outdir=args.outdir,
                    sweep_id=args.sweep_id, workers=args.workers)
-    home = SaberHome.from_env()
+    backend = backend_for(args)
+    where = args.airflow or str(getattr(backend, "home", None) and backend.home.dags)
+    _stop_on_signals()
     with Live(Table(), console=console, refresh_per_second=4, transient=False) as live:
         def ready(plan: dict, count: int | None, study) -> None:
             what = f"{count} point(s)" if study is None else (
                 f"study [bold]{study.name}[/] ({study.method}, {study.direction} {study.objective}"
                 f"{f', {count} trials' if count else ''}{f', max {study.max_time:g} s' if study.max_time else ''})")
             console.print(f"[bold]{plan['name']}[/]: {len(plan['steps'])} steps, {what}; "
-                          f"DAG [cyan]{plan['dag_id']}[/] in {home.dags}")
+                          f"DAG [cyan]{plan['dag_id']}[/] on {where}")
 
         def trial(record) -> None:
             shown = (f"score [bold]{record.value:.6g}[/]" if record.state == "COMPLETE"
                      else f"[red]failed[/]: {escape(str(record.error))}")
             live.console.print(f"trial {record.number}: {_short(record.params, 60)}  {shown}")
 
-        summary = run_sweep(spec, home=home, on_ready=ready, on_trial=trial,
+        summary = run_sweep(spec, backend=backend, on_ready=ready, on_trial=trial,
                             on_progress=lambda runs: live.update(_progress_table(runs)))
     console.print(_result_table(summary))
     if summary.study:
@@ -68,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
             f"#{best['number']} {_short(best['params'])} score [bold green]{best['value']:.6g}[/]" if best
             else "none (no trial completed)") + f"   (saber results {summary.sweep_id})")
     console.print(f"outputs and summary.json: {summary.outdir}   ({summary.seconds:.1f} s)")
-    console.print("see the runs in the Airflow UI: [bold]saber ui[/]")
+    console.print(f"see the runs in the Airflow UI: [bold]{args.airflow or 'saber ui'}[/]")
     return 0 if summary.ok else 1
 
 

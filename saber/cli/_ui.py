@@ -31,11 +31,12 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from saber.embedded import SaberHome
+    from saber.backends.embedded import activate, ensure_database
+    from saber.home import SaberHome
 
     home = SaberHome.from_env()
-    home.activate()
-    home.ensure_database()
+    activate(home)
+    ensure_database(home)
     base = f"http://{args.host}:{args.port}"
     env = dict(os.environ,
                AIRFLOW__API__BASE_URL=base,

@@ -20,13 +20,10 @@ from typing import Any
 
 from saber.cwl._floats import float_texts
 from saber.cwl._hints import resources, saber_hints, score_format
-from saber.execution._conf import SCATTER_SUFFIX
-from saber.execution._secrets import secret_names
+from saber.plan import PLAN_VERSION, secret_names
 from saber.errors import InputError, UnsupportedRequirement
 
-__all__ = ["PLAN_VERSION", "build_plan", "dag_id_for", "short_id", "plan_upstreams"]
-
-PLAN_VERSION = 1
+__all__ = ["build_plan", "dag_id_for", "short_id"]
 
 
 def short_id(uri: str, base: str) -> str:
@@ -38,11 +35,23 @@ def short_id(uri: str, base: str) -> str:
 
 
 def dag_id_for(path: Path) -> str:
-    """A DAG id from the workflow file name, with a short hash of its absolute path so two
-    workflows with the same file name never collide (SABER's DAG ids did)."""
+    """A DAG id from the workflow file name and a short hash of where the file sits in its
+    project, so two workflows with one file name never collide (SABER's DAG ids did), while
+    the id stays the same when a checkout moves or is cloned elsewhere. A changed workflow
+    keeps its id: Airflow keeps it as a new version of the same DAG."""
     stem = re.sub(r"[^\w.-]", "_", path.stem)
-    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:6]
+    digest = hashlib.sha1(_project_path(path).encode()).hexdigest()[:6]
     return f"saber_{stem}_{digest}"
+
+
+def _project_path(path: Path) -> str:
+    """``path`` relative to its git checkout (``workflows/x.cwl``); outside one, its folder's
+    name and its own (``lab/x.cwl``)."""
+    path = path.resolve()
+    for folder in path.parents:
+        if (folder / ".git").exists():
+            return path.relative_to(folder).as_posix()
+    return f"{path.parent.name}/{path.name}"
 
 
 def _json(value: Any) -> Any:
@@ -300,22 +309,3 @@ def _step_record(step, sid: str, task: str, group: str | None, inputs: list[dict
         "score_format": score_format(step, saber.get("score_format")),
         "secrets": secret_names(requirements, hints),
     }
-
-
-def plan_upstreams(plan: dict, refs: list[str]) -> set[str]:
-    """Task ids a list of references depends on (ports and subworkflow outputs followed)."""
-    found: set[str] = set()
-    stack = list(refs)
-    while stack:
-        kind, _, rest = stack.pop().partition(":")
-        if kind == "step":
-            found.add(rest.rsplit("/", 1)[0])
-        elif kind == "port":
-            task = rest.rpartition("/")[0]
-            if task in plan.get("mapped", {}):  # its scatter helper stands for the step's inputs
-                found.add(task + SCATTER_SUFFIX)
-            else:
-                stack.extend(plan["ports"][rest]["sources"])
-        elif kind == "out":
-            stack.extend(plan["outports"][rest]["sources"])
-    return found

@@ -1,6 +1,5 @@
 """Running one step: resolving its inputs and running its tool with cwltool in Docker."""
 
-from saber.execution._conf import CONF_KEY, SCATTER_SUFFIX, storage_root, unwire, wire_safe
 from saber.execution._resolve import (
     Resolver,
     evaluate,
@@ -13,9 +12,6 @@ from saber.execution._resolve import (
 from saber.execution._tool import ToolRun, preload_tool, run_tool
 
 __all__ = [
-    "CONF_KEY",
-    "SCATTER_SUFFIX",
-    "storage_root",
     "Resolver",
     "ToolRun",
     "evaluate",
@@ -26,6 +22,4 @@ __all__ = [
     "scatter_jobs",
     "step_fetcher",
     "when_true",
-    "unwire",
-    "wire_safe",
 ]

@@ -26,7 +26,7 @@ def step_fetcher(plan: dict, get: XComGet) -> Fetch:
     scattered subworkflow (a mapped task group), the element of that group. A scattered
     subworkflow's helper gives ``fetch(S + SCATTER_SUFFIX)`` -> (its per-element inputs, shape).
     Tasks read XCom through the Task SDK, the runner through the database; both go through here."""
-    from saber.execution._conf import SCATTER_SUFFIX
+    from saber.plan import SCATTER_SUFFIX
 
     scattered = {s["task_id"] for s in plan["steps"] if s["scatter"] and not s.get("inline_scatter")}
     mapped_by = {s["task_id"]: s.get("mapped_by") for s in plan["steps"]}
@@ -76,7 +76,7 @@ class Resolver:
             return _pluck(self.fetch(task, self.index), port)
         if kind == "out" and task in mapped and task not in self.index:
             # The outputs of a scattered subworkflow: one value per element, nested by shape.
-            from saber.execution._conf import SCATTER_SUFFIX
+            from saber.plan import SCATTER_SUFFIX
 
             _, shape = self.fetch(task + SCATTER_SUFFIX)
             if shape is None:  # the helper was skipped
@@ -86,7 +86,7 @@ class Resolver:
         if kind == "out":
             return self.link(self.plan["outports"][rest])
         if kind == "port" and task in mapped:
-            from saber.execution._conf import SCATTER_SUFFIX
+            from saber.plan import SCATTER_SUFFIX
 
             jobs, _ = self.fetch(task + SCATTER_SUFFIX)
             return (jobs or [])[self.index[task]].get(port)

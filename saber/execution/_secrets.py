@@ -19,28 +19,12 @@ import hashlib
 import hmac
 import os
 import secrets as _random
-from pathlib import Path
-from typing import Any
 
-__all__ = ["REF_PREFIX", "SECRETS_CLASS", "conceal_inputs", "env_secret", "is_ref", "reference", "reveal",
-           "secret_names", "store_secrets"]
+from saber.plan import REF_PREFIX, is_ref
 
-SECRETS_CLASS = "http://commonwl.org/cwltool#Secrets"
-REF_PREFIX = "$saber:secret:"
+__all__ = ["conceal_inputs", "env_secret", "reference", "reveal", "variable_key"]
+
 _KEY_PREFIX = "saber_secret_"  # "secret" in the key: Airflow masks the value in task logs too
-
-
-def secret_names(*requirement_lists: list[dict]) -> list[str]:
-    """The input names a cwltool:Secrets requirement or hint lists (ids shortened to names)."""
-    names: list[str] = []
-    for reqs in requirement_lists:
-        for req in reqs or []:
-            if req.get("class") in (SECRETS_CLASS, "cwltool:Secrets", "Secrets"):
-                for ref in req.get("secrets") or []:
-                    name = str(ref).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
-                    if name not in names:
-                        names.append(name)
-    return names
 
 
 def env_secret(name: str) -> str | None:
@@ -55,9 +39,9 @@ def env_secret(name: str) -> str | None:
 def _home_key() -> bytes:
     """A random key private to the saber home, made on first use."""
     from saber._private import private_file
+    from saber.home import SaberHome
 
-    home = Path(os.environ.get("SABER_HOME", Path.home() / ".saber"))
-    return bytes.fromhex(private_file(home / ".secret-key", lambda: _random.token_hex(32)))
+    return bytes.fromhex(private_file(SaberHome.from_env().secret_key, lambda: _random.token_hex(32)))
 
 
 def variable_key(value: str) -> str:
@@ -67,25 +51,6 @@ def variable_key(value: str) -> str:
 def reference(value: str) -> str:
     """The reference a run's conf carries in place of ``value`` (no database access)."""
     return REF_PREFIX + variable_key(value)
-
-
-def is_ref(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith(REF_PREFIX)
-
-
-def store_secrets(values: list[str]) -> None:
-    """Keep ``values`` in Airflow Variables (encrypted with Airflow's Fernet key), each under the
-    key its reference names. Runs in the process that owns the Airflow database."""
-    from airflow.models import Variable
-    from airflow.models.crypto import get_fernet
-
-    if values and not get_fernet().is_encrypted:
-        from saber.errors import SaberError
-
-        raise SaberError("Airflow has no Fernet key ([core] fernet_key, AIRFLOW__CORE__FERNET_KEY), so it "
-                         "would store the secret input unencrypted; set one")
-    for value in values:
-        Variable.set(variable_key(value), value, description="a secret input of a saber run")
 
 
 def reveal(ref: str) -> str:

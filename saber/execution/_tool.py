@@ -136,7 +136,8 @@ def _hide_secrets(job: dict, names: list[str], store) -> dict:
     """``job`` with each secret (the named inputs' values, and any secret reference anywhere)
     replaced by a placeholder of cwltool's secret store; the values are read from Airflow here,
     at the last moment."""
-    from saber.execution._secrets import is_ref, reveal
+    from saber.execution._secrets import reveal
+    from saber.plan import is_ref
 
     def hide(value):
         if is_ref(value):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,9 +19,27 @@ if TYPE_CHECKING:
     from optuna.study import StudyDirection
     from optuna.trial import FrozenTrial
 
-    from saber.scores._store import Score
 
-__all__ = ["StudyReport", "StudyRow", "TrialRow", "build_report", "report_csv", "report_json", "study_row"]
+__all__ = ["Score", "StudyReport", "StudyRow", "TrialRow", "build_report", "report_csv", "report_json", "study_row"]
+
+
+@dataclass(frozen=True)
+class Score:
+    """One scored step instance of one trial, as stored in ``saber_scores``."""
+
+    study: str
+    trial_number: int
+    run_id: str
+    task_id: str
+    score: float | None
+    map_index: int = -1
+    fields: dict[str, Any] = field(default_factory=dict)
+    recorded_at: datetime | None = None
+
+    @property
+    def label(self) -> str:
+        """``task`` or ``task[i]`` for a mapped instance."""
+        return self.task_id if self.map_index < 0 else f"{self.task_id}[{self.map_index}]"
 
 
 @dataclass(frozen=True)

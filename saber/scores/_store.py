@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from saber.errors import InputError, SaberError
-from saber.scores._report import StudyReport, StudyRow, build_report, study_row
+from saber.scores._report import Score, StudyReport, StudyRow, build_report, study_row
 
 if TYPE_CHECKING:
     from typing import Self
 
     from optuna.storages import RDBStorage
 
-    from saber.embedded import SaberHome
+    from saber.home import SaberHome
 
 __all__ = ["ResultsStore", "Score", "open_storage", "results_url"]
 
@@ -45,34 +44,15 @@ scores_table = sa.Table(
 )
 
 
-@dataclass(frozen=True)
-class Score:
-    """One scored step instance of one trial, as stored in ``saber_scores``."""
-
-    study: str
-    trial_number: int
-    run_id: str
-    task_id: str
-    score: float | None
-    map_index: int = -1
-    fields: dict[str, Any] = field(default_factory=dict)
-    recorded_at: datetime | None = None
-
-    @property
-    def label(self) -> str:
-        """``task`` or ``task[i]`` for a mapped instance."""
-        return self.task_id if self.map_index < 0 else f"{self.task_id}[{self.map_index}]"
-
-
 def results_url(home: SaberHome | None = None) -> str:
     """$SABER_DB, or SQLite in the saber home; the SQLite file's folder is created."""
     url = os.environ.get("SABER_DB")
     if not url:
         if home is None:
-            from saber.embedded import SaberHome
+            from saber.home import SaberHome
 
             home = SaberHome.from_env()
-        url = f"sqlite:///{home.root / 'results.db'}"
+        url = f"sqlite:///{home.results_db}"
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)

@@ -22,12 +22,12 @@ Write = Callable[[str, str], Path]
 @pytest.fixture
 def no_docker(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if saber gets as far as asking for Docker."""
-    import saber.embedded._docker
+    import saber.backends.embedded._docker
 
     def touched(*args, **kwargs) -> None:
         pytest.fail("Docker was checked before the bad input was reported")
 
-    monkeypatch.setattr(saber.embedded._docker, "check_docker", touched)
+    monkeypatch.setattr(saber.backends.embedded._docker, "check_docker", touched)
 
 
 # -- help ---------------------------------------------------------------------------------------

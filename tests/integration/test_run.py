@@ -153,7 +153,7 @@ def test_saber_form_sweep_sets_step_inputs(saber_home, tmp_path):
 def test_gpu_steps_take_turns_and_ask_docker_for_gpus(saber_home, tmp_path):
     """GPU steps go to queue `gpu`, hold GPU slots (one per GPU; one when there is none), and
     cwltool asks Docker for the GPUs; without a GPU the step fails with cwltool's message."""
-    from saber.embedded._runner import gpu_count
+    from saber.backends.embedded._runner import gpu_count
 
     result = run_saber("run", str(CWL / "gpu_pair.cwl"), "--outdir", str(tmp_path / "o"))
     summary = _summary(tmp_path / "o")

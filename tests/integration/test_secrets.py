@@ -74,7 +74,7 @@ def test_saber_run_keeps_the_secret_out_of_its_state(saber_home, tmp_path):
     from airflow import settings
     from airflow.models import DagRun, Variable
 
-    from saber.execution._secrets import REF_PREFIX
+    from saber.plan import REF_PREFIX
 
     token = "tok-" + secrets.token_hex(12)
     job = yaml_writer(tmp_path, "job.yml")(f"api_key: {token}\nlabel: plain\n")

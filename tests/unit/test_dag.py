@@ -111,7 +111,8 @@ def test_dag_settings(plan_of: PlanOf, import_dag: ImportDag) -> None:
     assert dag.dag_id == plan["dag_id"]
     assert dag.schedule is None
     assert dag.description == "Echo each message, then join the files."
-    assert set(dag.tags) == {"saber", "cwl"}
+    # the plan's digest tells a client which plan a deployment has parsed
+    assert set(dag.tags) == {"saber", "cwl", f"saber-plan:{plan['digest']}"}
     assert all(t.trigger_rule == "none_failed" for t in dag.tasks)
     assert {t.retries for t in dag.tasks} == {0}
 

@@ -7,17 +7,19 @@ import base64
 import stat
 from pathlib import Path
 
-from saber.embedded import SaberHome
+from saber.backends.embedded import airflow_env
+from saber.backends.embedded._home import fernet_key
+from saber.home import SaberHome
 
 
 def test_fernet_key_is_made_once_and_private(tmp_path: Path) -> None:
     home = SaberHome(tmp_path / "home")
-    key = home.fernet_key()
-    assert len(base64.urlsafe_b64decode(key)) == 32 and home.fernet_key() == key
+    key = fernet_key(home)
+    assert len(base64.urlsafe_b64decode(key)) == 32 and fernet_key(home) == key
     path = home.airflow_home / "fernet.key"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert home.airflow_env()["AIRFLOW__CORE__FERNET_KEY"] == key
-    assert SaberHome(tmp_path / "other").fernet_key() != key
+    assert airflow_env(home)["AIRFLOW__CORE__FERNET_KEY"] == key
+    assert fernet_key(SaberHome(tmp_path / "other")) != key
 
 
 def test_fernet_key_keeps_the_one_airflow_cfg_has(tmp_path: Path) -> None:
@@ -25,11 +27,12 @@ def test_fernet_key_keeps_the_one_airflow_cfg_has(tmp_path: Path) -> None:
     home.airflow_home.mkdir(parents=True)
     old = base64.urlsafe_b64encode(b"k" * 32).decode()
     (home.airflow_home / "airflow.cfg").write_text(f"[core]\nfernet_key = {old}\nexecutor = LocalExecutor\n")
-    assert home.fernet_key() == old
+    assert fernet_key(home) == old
 
 
 def test_secret_references_are_stable_and_say_nothing(tmp_path: Path, monkeypatch) -> None:
-    from saber.execution._secrets import REF_PREFIX, conceal_inputs, is_ref, reference
+    from saber.execution._secrets import conceal_inputs, reference
+    from saber.plan import REF_PREFIX, is_ref
 
     monkeypatch.setenv("SABER_HOME", str(tmp_path / "home"))
     ref = reference("s3cr3t")

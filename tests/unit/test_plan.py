@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from saber.cwl import build_plan, dag_id_for, load_process, plan_upstreams
+from saber.cwl import build_plan, dag_id_for, load_process
+from saber.plan import plan_upstreams
 from saber.errors import UnsupportedRequirement
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -311,6 +312,19 @@ def test_dag_ids_differ_for_same_file_name_in_two_folders(tmp_path: Path) -> Non
     assert dag_id_for(a).startswith("saber_wf_") and dag_id_for(b).startswith("saber_wf_")
     assert dag_id_for(a) != dag_id_for(b)
     assert dag_id_for(tmp_path / "my wf!.cwl").startswith("saber_my_wf__")
+
+
+def test_dag_ids_stay_when_a_checkout_moves(tmp_path: Path) -> None:
+    """The id hashes the file's place in its checkout, not the absolute path: a clone elsewhere
+    (another user, CI, a deployment's copy) submits to the same DAG."""
+    for clone in ("one", "two/deeper"):
+        (tmp_path / clone / ".git").mkdir(parents=True)
+        (tmp_path / clone / "workflows").mkdir()
+    ids = {dag_id_for(tmp_path / clone / "workflows" / "wf.cwl") for clone in ("one", "two/deeper")}
+    assert len(ids) == 1
+    assert dag_id_for(tmp_path / "one" / "workflows" / "wf.cwl") != dag_id_for(tmp_path / "one" / "other" / "wf.cwl")
+    # outside a checkout: the folder's name and the file's
+    assert dag_id_for(tmp_path / "x" / "lab" / "wf.cwl") == dag_id_for(tmp_path / "y" / "lab" / "wf.cwl")
 
 
 _STEP_ORDER = """

@@ -127,13 +127,13 @@ def test_bad_tool_hint_names_the_tool_file(write: Write) -> None:
 def test_saber_run_reports_a_bad_format(capsys: pytest.CaptureFixture[str],
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """`saber run` stops at compile time with exit code 2 and file:line, before Docker."""
-    import saber.embedded._docker
+    import saber.backends.embedded._docker
     from saber.cli import main
 
     def touched(*args, **kwargs) -> None:
         pytest.fail("Docker was checked before the bad score_format was reported")
 
-    monkeypatch.setattr(saber.embedded._docker, "check_docker", touched)
+    monkeypatch.setattr(saber.backends.embedded._docker, "check_docker", touched)
     path = INVALID / "bad_score_format.cwl"
     assert main(["run", str(path)]) == 2
     err = capsys.readouterr().err

@@ -10,12 +10,12 @@ import textwrap
 import time
 from pathlib import Path
 
-from saber.embedded._reaper import _alive
+from saber.backends.embedded._reaper import _alive
 
 RUNNER = textwrap.dedent("""
     import subprocess, sys, time
     from pathlib import Path
-    from saber.embedded._reaper import Reaper
+    from saber.backends.embedded._reaper import Reaper
     folder = Path(sys.argv[1])
     reaper = Reaper(folder, remove=True)
     child = subprocess.Popen(["sleep", "300"])

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from saber.cwl._floats import float_texts, restore_floats
-from saber.execution._conf import CONF_KEY, conf_inputs, run_conf, unwire, wire_safe
+from saber.plan import CONF_KEY, conf_inputs, run_conf, unwire, wire_safe
 
 BIG = 4200000000000000000000000000000000000000000
 
@@ -37,3 +39,18 @@ def test_yaml_floats_keep_their_written_form():
     # what cwltool puts on the command line (CWL: decimal notation, as written)
     assert [Builder.tostr(None, v) for v in (back["a"], *back["b"])] == ["0.00001", "123000", "2.0"]
     assert back["c"] == 3 and restore_floats(1e-05, {}) == 1e-05
+
+
+def test_a_conf_key_that_is_no_input_is_refused() -> None:
+    """A hand-made trigger's typo ("thershold") is an error naming it and the known inputs."""
+    from saber.errors import InputError
+    from saber.plan import check_conf
+
+    plan = {"name": "wf", "inputs": [{"id": "threshold"}, {"id": "volume"}]}
+    check_conf(run_conf({"threshold": 1}, {"sweep_id": "s"}), plan)
+    check_conf({}, plan)
+    with pytest.raises(InputError, match=r"names 'thershold', which is no input of workflow 'wf'; "
+                                         r"its inputs are: threshold, volume"):
+        check_conf({"thershold": 1}, plan)
+    with pytest.raises(InputError, match="'a', 'b', which are no inputs"):
+        check_conf({"a": 1, "b": 2, "volume": 3}, plan)

@@ -1,21 +1,13 @@
-"""Names shared by the run's producer (saber run) and its consumer (the step operator)."""
+"""The run-conf wire format, shared by the run's producer (saber run, a backend, a hand-made
+trigger) and its consumer (the step operator)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from saber.errors import InputError
 
-__all__ = ["CONF_KEY", "SCATTER_SUFFIX", "conf_inputs", "run_conf", "storage_root", "unwire", "wire_safe"]
+__all__ = ["CONF_KEY", "check_conf", "conf_inputs", "run_conf", "unwire", "wire_safe"]
 
 CONF_KEY = "__saber"  # saber's own part of a DAG run's conf: sweep id, point, step overrides
-SCATTER_SUFFIX = "__scatter"  # task id suffix of a scattered step's helper (its jobs and shape)
-
-
-def storage_root() -> Path:
-    """Where step outputs live: $SABER_STORAGE, else $SABER_HOME/storage (~/.saber/storage)."""
-    if root := os.environ.get("SABER_STORAGE"):
-        return Path(root)
-    return Path(os.environ.get("SABER_HOME", Path.home() / ".saber")) / "storage"
 
 
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
@@ -65,3 +57,16 @@ def conf_inputs(conf: dict) -> dict:
     inputs = {k: v for k, v in conf.items() if k != CONF_KEY}
     inputs.update(unwire((conf.get(CONF_KEY) or {}).get("inputs", {})))
     return inputs
+
+
+def check_conf(conf: dict, plan: dict) -> None:
+    """A conf made for this DAG names only its workflow inputs (and saber's own part): a key that
+    is no input is a typo that would otherwise be silently ignored."""
+    known = [i["id"] for i in plan["inputs"]]
+    unknown = sorted(k for k in conf if k != CONF_KEY and k not in known)
+    unknown += sorted(k for k in (conf.get(CONF_KEY) or {}).get("inputs", {}) if k not in known)
+    if unknown:
+        raise InputError(f"the DAG run's conf names {', '.join(repr(k) for k in unknown)}, which "
+                         f"{'is no input' if len(unknown) == 1 else 'are no inputs'} of workflow "
+                         f"{plan['name']!r}; its inputs are: {', '.join(known) or '(none)'}",
+                         field=unknown[0])

@@ -28,7 +28,7 @@ class Reaper:
 
     def __init__(self, folder: Path, *, remove: bool) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "saber.embedded._reaper", str(os.getpid()), str(folder), "1" if remove else "0"],
+            [sys.executable, "-m", "saber.backends.embedded._reaper", str(os.getpid()), str(folder), "1" if remove else "0"],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)  # a Ctrl-C or kill aimed at the runner's group spares it
         self.fd = self.proc.stdin.fileno()

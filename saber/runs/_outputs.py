@@ -1,4 +1,4 @@
-"""Read a finished run's workflow outputs from XCom and copy them into the user's outdir."""
+"""A finished run's outputs copied into the user's outdir."""
 
 from __future__ import annotations
 
@@ -7,22 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from saber.execution import Resolver, step_fetcher, unwire
-
-__all__ = ["run_outputs", "export_outputs"]
-
-
-def run_outputs(plan: dict, run_id: str, inputs: dict, session) -> dict[str, Any]:
-    """The CWL output object of one DAG run, resolved like the workflow's outputSource links."""
-    from airflow.models.xcom import XComModel
-
-    def get(task_id: str, map_index: int, key: str) -> Any:
-        row = session.query(XComModel).filter_by(dag_id=plan["dag_id"], run_id=run_id, task_id=task_id,
-                                                 map_index=map_index, key=key).one_or_none()
-        return unwire(XComModel.deserialize_value(row)) if row is not None else None
-
-    resolver = Resolver(plan, inputs, step_fetcher(plan, get))
-    return {out["id"]: resolver.link(out) for out in plan["outputs"]}
+__all__ = ["export_outputs"]
 
 
 def export_outputs(value: Any, dest: Path) -> Any:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from saber.errors import DockerUnavailable
 
-__all__ = ["check_docker"]
+__all__ = ["check_docker", "needs_docker"]
+
+
+def needs_docker(plan: dict) -> bool:
+    """Does any step run its tool in a container?"""
+    for step in plan["steps"]:
+        for req in [*step.get("requirements", []), *step.get("hints", []),
+                    *step["tool"].get("requirements", []), *step["tool"].get("hints", [])]:
+            if isinstance(req, dict) and req.get("class") == "DockerRequirement":
+                return True
+    return False
 
 
 def check_docker(timeout: float = 10.0) -> None:

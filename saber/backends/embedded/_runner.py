@@ -3,7 +3,8 @@
 The loop is Airflow's own ``dag.test()`` loop (``DagRun.update_state`` decides what is ready,
 including mapping, trigger rules and skips), widened to many runs at once and to a pool of
 worker processes, so points and scatter instances run in parallel. The runs, task instances,
-logs and XComs are ordinary Airflow records: ``saber ui`` shows them.
+logs and XComs are ordinary Airflow records: ``saber ui`` shows them. Airflow's internals are
+reached through ``_compat`` only.
 """
 
 from __future__ import annotations
@@ -12,33 +13,16 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from saber.backends._base import RunProgress, RunRequest
 from saber.errors import SaberError
 
-__all__ = ["RunRequest", "RunProgress", "EmbeddedRunner", "RunBatches"]
-
-FINISHED = {"success", "failed", "skipped", "upstream_failed", "removed"}
-
-
-@dataclass(frozen=True)
-class RunRequest:
-    run_id: str
-    conf: dict
-
-
-@dataclass
-class RunProgress:
-    """Counts of task-instance states per run, for live display."""
-
-    run_id: str
-    state: str = "queued"
-    tasks: dict[str, int] = field(default_factory=dict)
+__all__ = ["EmbeddedRunner", "RunBatches", "gpu_count"]
 
 
 class EmbeddedRunner:
@@ -51,64 +35,25 @@ class EmbeddedRunner:
         # With no GPU, one GPU step at a time still runs, to fail with cwltool's own message.
         self.gpus = max(gpu_count(), 1)
 
-    @property
-    def worker_log(self) -> Path:
-        """Where the worker processes' own messages go (task logs are separate files)."""
-        from airflow.configuration import conf
-
-        return Path(conf.get("logging", "base_log_folder")) / "saber-workers.log"
-
-    def sync(self):
-        """Parse the DAG file and write it to Airflow's database (what the dag processor does)."""
-        from airflow import settings
-        from airflow.dag_processing.bundles.manager import DagBundlesManager
-        from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
-        from airflow.models.dagbag import DBDagBag
-        from airflow.models.pool import Pool
-
-        session = settings.Session()
-        manager = DagBundlesManager()
-        manager.sync_bundles_to_db(session=session)
-        session.commit()
-        bundle = next(b for b in manager.get_all_dag_bundles() if b.name == "dags-folder")
-        bag = BundleDagBag(dag_folder=str(self.dag_file), bundle_path=bundle.path, bundle_name=bundle.name)
-        if bag.import_errors:
-            raise SaberError("the generated DAG file does not import:\n"
-                             + "\n".join(f"{k}: {v}" for k, v in bag.import_errors.items()))
-        sync_bag_to_db(bag, bundle.name, bundle.version)
-        # A scheduler (saber ui) ignores runs of paused DAGs, so it never races this runner.
-        from airflow.models.dag import DagModel
-
-        for dag_id in bag.dags:
-            session.query(DagModel).filter_by(dag_id=dag_id).update({"is_paused": True})
-        Pool.create_or_update_pool("saber_gpu", slots=self.gpus, description="saber: one slot per GPU",
-                                   include_deferred=False, session=session)
-        session.commit()
-        dag_id = next(iter(bag.dags))
-        return DBDagBag().get_latest_version_of_dag(dag_id, session=session), session
-
-    def run(self, requests: list[RunRequest], on_progress: Callable[[list[RunProgress]], None] | None = None,
-            max_active_runs: int | None = None) -> dict[str, str]:
-        """Create and run every requested DAG run; returns run_id -> final state."""
-        with self.open() as batches:
-            return batches.run(requests, on_progress, max_active_runs)
-
     @contextmanager
     def open(self) -> Iterator[RunBatches]:
         """Sync the DAG and start the worker processes once, for several batches of runs (the
         optimizer's rounds): each batch then costs only its runs, not a DAG sync and a pool."""
-        from saber.embedded._workers import init_worker, warm_execution_api
+        from saber.backends.embedded import _compat
+        from saber.backends.embedded._workers import init_worker
 
-        dag, session = self.sync()
-        warm_execution_api()
+        session = _compat.new_session()
+        dag = _compat.sync_dag(self.dag_file, self.gpus, session)
+        _compat.warm_execution_api()
+        worker_log = _compat.base_log_folder() / "saber-workers.log"  # task logs are separate files
         pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=init_worker,
-                                   initargs=(str(self.plan_path), str(self.worker_log)))
+                                   initializer=init_worker, initargs=(str(self.plan_path), str(worker_log)))
         try:
             yield RunBatches(self, dag, session, pool)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             session.close()
+
 
 class RunBatches:
     """An open runner: one synced DAG, one pool of workers, any number of batches of runs."""
@@ -119,7 +64,11 @@ class RunBatches:
     def run(self, requests: list[RunRequest], on_progress: Callable[[list[RunProgress]], None] | None = None,
             max_active_runs: int | None = None) -> dict[str, str]:
         """Run one batch to the end; returns run_id -> final state."""
-        _check_new_run_ids(self.session, self.dag.dag_id, [r.run_id for r in requests])
+        from saber.backends.embedded._compat import taken_run_id
+
+        if taken := taken_run_id(self.session, self.dag.dag_id, [r.run_id for r in requests]):
+            raise SaberError(f"DAG {self.dag.dag_id} already has a run {taken}: give this sweep another "
+                             "--study (or leave it out for a fresh one)")
         drive = _Drive(self.runner, self.dag, self.session, self.pool, requests,
                        max_active_runs or self.runner.workers * 2)
         try:
@@ -130,12 +79,17 @@ class RunBatches:
                     on_progress(list(drive.progress.values()))
                 drive.wait()
         except BaseException:
-            unfinished = [dr.run_id for dr in drive.active]
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            _kill_containers(self.dag.dag_id, unfinished)
-            _fail_unfinished(self.session, unfinished + [r.run_id for r in drive.waiting])
+            self.cancel([dr.run_id for dr in drive.active] + [r.run_id for r in drive.waiting])
             raise
         return drive.finished
+
+    def cancel(self, run_ids: list[str]) -> None:
+        """Stop: no new task starts, the runs' containers are killed, the runs marked failed."""
+        from saber.backends.embedded._compat import fail_runs
+
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        _kill_containers(self.dag.dag_id, run_ids)
+        fail_runs(self.session, run_ids)
 
 
 class _Drive:
@@ -144,64 +98,44 @@ class _Drive:
 
     def __init__(self, runner: EmbeddedRunner, dag, session, pool: ProcessPoolExecutor,
                  requests: list[RunRequest], max_active: int) -> None:
-        from airflow.executors.workloads import BundleInfo
-
         self.runner, self.dag, self.session, self.pool = runner, dag, session, pool
         self.waiting = list(requests)
         self.max_active = max_active
         self.active: list[Any] = []
         self.finished: dict[str, str] = {}
-        self.progress = {r.run_id: RunProgress(r.run_id) for r in requests}
+        self.progress = {r.run_id: RunProgress(run_id=r.run_id) for r in requests}
         self.pending: dict[Future, tuple[Any, int, int]] = {}  # future -> (ti key, cores, GPUs held)
-        self.bundle = BundleInfo(name="dags-folder")
 
     def start_runs(self) -> None:
-        from airflow.sdk import timezone
-        from airflow.utils.state import DagRunState
-        from airflow.utils.types import DagRunTriggeredByType, DagRunType
+        from saber.backends.embedded._compat import create_run
 
         while self.waiting and len(self.active) < self.max_active:
             req = self.waiting.pop(0)
-            now = timezone.utcnow()
-            self.active.append(self.dag.create_dagrun(
-                run_id=req.run_id, logical_date=None, data_interval=None, run_after=now, conf=req.conf,
-                run_type=DagRunType.MANUAL, triggered_by=DagRunTriggeredByType.CLI,
-                triggering_user_name="saber", state=DagRunState.RUNNING, start_date=now,
-                session=self.session))
-            self.session.commit()
+            self.active.append(create_run(self.dag, req.run_id, req.conf, self.session))
 
     def step(self) -> None:
         """Advance every active run and dispatch what is ready, oldest run first."""
-        from airflow.utils.state import DagRunState, TaskInstanceState
+        from saber.backends.embedded._compat import ACTIVE_RUN_STATES, SCHEDULED, advance
 
         self.session.expire_all()
         for dr in list(self.active):
-            dr.dag = self.dag
-            schedulable, _ = dr.update_state(session=self.session)
-            for ti in schedulable:
-                ti.try_number += 1
-                ti.state = TaskInstanceState.SCHEDULED
-            self.session.commit()
-            tis = dr.get_task_instances(session=self.session)
+            tis = advance(dr, self.dag, self.session)
             self.progress[dr.run_id].tasks = _count(tis)
             self.progress[dr.run_id].state = str(dr.state)
-            if dr.state != DagRunState.RUNNING:
+            if dr.state not in ACTIVE_RUN_STATES:
                 self.active.remove(dr)
                 self.finished[dr.run_id] = str(dr.state)
                 continue
             for ti in tis:
-                if ti.state == TaskInstanceState.SCHEDULED:
+                if ti.state == SCHEDULED:
                     self._dispatch(ti)
         self.session.commit()  # end the read transaction before waiting
 
     def _dispatch(self, ti) -> None:
         """Resource-aware: a task holds pool_slots (its cores, from ResourceRequirement) of the
         worker slots, a task larger than the machine the whole machine, and its GPUs."""
-        from airflow.executors.workloads import ExecuteTask
-        from airflow.sdk import timezone
-        from airflow.utils.state import TaskInstanceState
-
-        from saber.embedded._workers import run_workload
+        from saber.backends.embedded._compat import queue
+        from saber.backends.embedded._workers import run_workload
 
         runner = self.runner
         slots = min(max(ti.pool_slots or 1, 1), runner.workers)
@@ -210,10 +144,7 @@ class _Drive:
         busy_gpus = sum(held for _, _, held in self.pending.values())
         if busy + slots > runner.workers or busy_gpus + gpus > runner.gpus:
             return
-        ti.state = TaskInstanceState.QUEUED
-        ti.queued_dttm = timezone.utcnow()
-        self.session.commit()
-        workload = ExecuteTask.make(ti, bundle_info=self.bundle)
+        workload = queue(ti, self.session)
         self.pending[self.pool.submit(run_workload, workload)] = (ti.key, slots, gpus)
 
     def wait(self) -> None:
@@ -228,26 +159,6 @@ class _Drive:
                 fut.result()
             except BrokenProcessPool as e:
                 raise SaberError(f"a worker process died while running {key.task_id}") from e
-
-
-def _fail_unfinished(session, run_ids: list[str]) -> None:
-    """An interrupted run must not stay 'running' in the UI forever."""
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.state import DagRunState
-
-    session.rollback()
-    for dr in session.query(DagRun).filter(DagRun.run_id.in_(run_ids)).all():
-        dr.set_state(DagRunState.FAILED)
-    session.commit()
-
-
-def _check_new_run_ids(session, dag_id: str, run_ids: list[str]) -> None:
-    from airflow.models.dagrun import DagRun
-
-    taken = session.query(DagRun.run_id).filter(DagRun.dag_id == dag_id, DagRun.run_id.in_(run_ids)).first()
-    if taken:
-        raise SaberError(f"DAG {dag_id} already has a run {taken[0]}: give this sweep another "
-                         "--sweep-id (or leave it out for a fresh one)")
 
 
 def gpu_count() -> int:
@@ -276,7 +187,7 @@ def _kill_containers(dag_id: str, run_ids: list[str]) -> None:
     """Stop the containers of interrupted runs: cwltool leaves a --cidfile per container."""
     import subprocess
 
-    from saber.execution import storage_root
+    from saber.home import storage_root
 
     ids = []
     for run_id in run_ids:

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
 import secrets
 import time
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from saber.embedded._home import SaberHome
-from saber.embedded._runner import EmbeddedRunner, RunProgress, RunRequest
+from saber.backends import Backend, RunProgress, RunRequest, RunState
 from saber.errors import InputError
+from saber.runs._batch import run_batch
+from saber.runs._boot import boot
 
 __all__ = ["RunSpec", "PointResult", "Summary", "compile_workflow", "prepare_points", "run_sweep"]
 
@@ -95,8 +94,8 @@ def _sweep_and_target(plan: dict, spec: RunSpec):
 def _requester(plan: dict, spec: RunSpec, sweep_id: str) -> Callable[[Any, str, dict], RunRequest]:
     """A function making the DAG run request of one point: its job order checked, its conf."""
     from saber.cwl._job import check_inputs, load_job
-    from saber.execution._conf import run_conf, wire_safe
     from saber.execution._secrets import conceal_inputs
+    from saber.plan import run_conf, wire_safe
 
     base = load_job(spec.job, plan) if spec.job else {}
     base, _ = conceal_inputs(base, plan.get("secrets", []))
@@ -123,14 +122,16 @@ def _no_swept_secrets(plan: dict, point, sweep: Path | None) -> None:
                          "the job file or the environment, never from a sweep", file=str(sweep))
 
 
-def store_job_secrets(plan: dict, spec: RunSpec) -> None:
-    """Keep the job's (or the environment's) secret input values in Airflow's encrypted
-    Variables, where the references in the runs' conf point."""
+def job_secrets(plan: dict, spec: RunSpec) -> dict[str, str]:
+    """The job's (or the environment's) secret input values, keyed by the Variable each run's
+    conf refers to: the backend keeps them in its secret store."""
     from saber.cwl._job import load_job
-    from saber.execution._secrets import conceal_inputs, store_secrets
+    from saber.execution._secrets import conceal_inputs, variable_key
 
-    if plan.get("secrets"):
-        store_secrets(conceal_inputs(load_job(spec.job, plan) if spec.job else {}, plan["secrets"])[1])
+    if not plan.get("secrets"):
+        return {}
+    _, plain = conceal_inputs(load_job(spec.job, plan) if spec.job else {}, plan["secrets"])
+    return {variable_key(value): value for value in plain}
 
 
 def study_setup(plan: dict, spec: RunSpec, name: str):
@@ -164,67 +165,59 @@ def new_sweep_id() -> str:
     return time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(2)
 
 
-def run_sweep(spec: RunSpec, *, home: SaberHome, on_progress: Callable[[list[RunProgress]], None] | None = None,
+def run_sweep(spec: RunSpec, *, backend: Backend,
+              on_progress: Callable[[list[RunProgress]], None] | None = None,
               on_ready: Callable[[dict, int | None, Any], None] | None = None,
               on_trial: Callable[[Any], None] | None = None) -> Summary:
-    """Compile, validate, emit the DAG, run every point (a scored workflow: every trial of its
-    study), collect outputs into the outdir.
+    """Compile, validate, make the DAG runnable on ``backend``, run every point (a scored
+    workflow: every trial of its study), collect outputs into the outdir.
 
     ``on_ready(plan, points or trials, StudySpec or None)`` is called before the first run.
     """
-    from saber.embedded._docker import check_docker
-    from saber.sweep import load_sweep
-
     started = time.monotonic()
     sweep_id = spec.sweep_id or new_sweep_id()
-    home.activate()
-    # Validating the CWL (cwltool, ~2 s) and importing Airflow (~2 s) are both CPU-bound: the
-    # first runs in a child forked before Airflow loads, so they overlap on two cores.
-    from saber.cwl import warm_schema
-
-    warm_schema()  # parsed once, here: the child and, later, the tool preloads share it
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as child:
-        compiled = child.submit(_compile_and_prepare, spec, sweep_id)
-        home.ensure_database()
-        from saber.airflow import write_dag_file
-
-        plan, prepared = compiled.result()
-    store_job_secrets(plan, spec)
-    check_docker()  # after validation: bad input is reported even with Docker down
-    from saber.execution import preload_tool
-
-    for step in plan["steps"]:  # loaded once here, shared by every worker forked later
-        preload_tool(step)
-
-    dag_file = write_dag_file(plan, home.dags)
-    runner = EmbeddedRunner(dag_file=dag_file, plan_path=dag_file.with_name(f"{plan['dag_id']}.plan.json"),
-                            workers=spec.workers)
-    outdir = (spec.outdir or Path("saber-out") / plan["name"] / sweep_id).resolve()
-    if prepared is None:
-        summary = _run_study(plan, spec, sweep_id, runner, outdir, started, on_ready, on_progress, on_trial)
-    else:
-        if on_ready:
-            on_ready(plan, len(prepared), None)
-        # SABER's batch-grid: at most batch_size points run at once (no scores: no rounds).
-        batch = load_sweep(spec.sweep).batch_size if spec.sweep else None
-        states = runner.run([req for _, req in prepared], on_progress=on_progress, max_active_runs=batch)
-        points = _collect(plan, prepared, states, outdir)
-        summary = Summary(workflow=str(spec.workflow), dag_id=plan["dag_id"], sweep_id=sweep_id, outdir=outdir,
-                          points=points, seconds=time.monotonic() - started)
+    try:
+        plan, prepared = boot(backend, _compile_and_prepare, spec, sweep_id)
+        backend.prepare(plan)
+        if values := job_secrets(plan, spec):
+            backend.store_secrets(values)
+        outdir = (spec.outdir or Path("saber-out") / plan["name"] / sweep_id).resolve()
+        if prepared is None:
+            summary = _run_study(plan, spec, sweep_id, backend, outdir, started, on_ready, on_progress, on_trial)
+        else:
+            summary = _run_points(plan, spec, sweep_id, prepared, backend, outdir, started, on_ready, on_progress)
+    finally:
+        backend.close()
     outdir.mkdir(parents=True, exist_ok=True)
     (outdir / "summary.json").write_text(json.dumps(summary.to_json(), indent=2, default=str))
     return summary
 
 
-def _run_study(plan: dict, spec: RunSpec, name: str, runner: EmbeddedRunner, outdir: Path, started: float,
+def _run_points(plan: dict, spec: RunSpec, sweep_id: str, prepared, backend: Backend, outdir: Path,
+                started: float, on_ready, on_progress) -> Summary:
+    from saber.sweep import load_sweep
+
+    if on_ready:
+        on_ready(plan, len(prepared), None)
+    # SABER's batch-grid: at most batch_size points run at once (no scores: no rounds).
+    batch = (load_sweep(spec.sweep).batch_size if spec.sweep else None) or len(prepared) or 1
+    requests = [req for _, req in prepared]
+    states: dict[str, RunState] = {}
+    for i in range(0, len(requests), batch):
+        states.update(run_batch(backend, requests[i:i + batch], on_progress))
+    return Summary(workflow=str(spec.workflow), dag_id=plan["dag_id"], sweep_id=sweep_id, outdir=outdir,
+                   points=_collect(backend, prepared, states, outdir), seconds=time.monotonic() - started)
+
+
+def _run_study(plan: dict, spec: RunSpec, name: str, backend: Backend, outdir: Path, started: float,
                on_ready, on_progress, on_trial) -> Summary:
-    from saber.embedded._studyrun import run_study
+    from saber.runs._study import run_study
 
     study, space = study_setup(plan, spec, name)
     if on_ready:
         on_ready(plan, space.grid_size if study.method in ("grid", "batch-grid") and not study.max_iterations
                  else study.max_iterations, study)
-    result, runs = run_study(plan, study, space, runner=runner, request=_requester(plan, spec, name),
+    result, runs = run_study(plan, study, space, backend=backend, request=_requester(plan, spec, name),
                              outdir=outdir, on_progress=on_progress, on_trial=on_trial)
     points = []
     for record in result.trials:
@@ -238,27 +231,17 @@ def _run_study(plan: dict, spec: RunSpec, name: str, runner: EmbeddedRunner, out
                    points=points, seconds=time.monotonic() - started, study=info)
 
 
-def _collect(plan: dict, prepared, states: dict[str, str], outdir: Path) -> list[PointResult]:
-    from airflow import settings
+def _collect(backend: Backend, prepared, states: dict[str, RunState], outdir: Path) -> list[PointResult]:
+    from saber.runs._outputs import export_outputs
 
-    from saber.execution._conf import conf_inputs
-    from saber.embedded._failures import run_failure
-    from saber.embedded._results import export_outputs, run_outputs
-
-    session = settings.Session()
     results = []
-    try:
-        for point, req in prepared:
-            state = states.get(req.run_id, "failed")
-            outputs = error = None
-            if state == "success":
-                inputs = conf_inputs(req.conf)
-                raw = run_outputs(plan, req.run_id, inputs, session)
-                outputs = export_outputs(raw, outdir / f"point-{point.index:04d}")
-            else:
-                error = run_failure(session, plan["dag_id"], req.run_id, state)
-            results.append(PointResult(index=point.index, params=point.params, run_id=req.run_id,
-                                       state=state, outputs=outputs, conf=req.conf, error=error))
-    finally:
-        session.close()
+    for point, req in prepared:
+        state = states.get(req.run_id, "failed")
+        outputs = error = None
+        if state == "success":
+            outputs = export_outputs(backend.outputs(req.run_id), outdir / f"point-{point.index:04d}")
+        else:
+            error = backend.outcome(req.run_id).error
+        results.append(PointResult(index=point.index, params=point.params, run_id=req.run_id,
+                                   state=state, outputs=outputs, conf=req.conf, error=error))
     return results

@@ -1,0 +1,23 @@
+"""A finished run's workflow outputs, resolved from its steps' XComs the way the workflow's
+outputSource links say (the same Resolver the tasks use)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from saber.execution import Resolver, step_fetcher
+from saber.plan import conf_inputs, unwire
+
+__all__ = ["resolve_outputs", "step_label"]
+
+
+def resolve_outputs(plan: dict, conf: dict, xcom: Callable[[str, int, str], Any]) -> dict[str, Any]:
+    """``xcom(task_id, map_index, key)`` gives a task's pushed value (None when absent)."""
+    resolver = Resolver(plan, conf_inputs(conf), step_fetcher(plan, lambda t, i, k: unwire(xcom(t, i, k))))
+    return {out["id"]: resolver.link(out) for out in plan["outputs"]}
+
+
+def step_label(task_id: str, map_index: int) -> str:
+    """``task`` or ``task[i]`` for a mapped instance."""
+    return task_id if map_index < 0 else f"{task_id}[{map_index}]"

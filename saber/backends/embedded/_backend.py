@@ -1,0 +1,109 @@
+"""The embedded backend: Airflow in this process, state under the saber home, no server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from saber.backends._base import TERMINAL, Capabilities, RunOutcome, RunProgress, RunRequest, RunState
+from saber.home import SaberHome
+
+__all__ = ["EmbeddedBackend"]
+
+
+class EmbeddedBackend:
+    """Runs DAG runs with the embedded runner (``_runner``) on a saber home's Airflow.
+
+    ``own`` gives the home settings that replace the environment's (a throw-away home);
+    ``template_dir`` copies a migrated database from there instead of migrating one;
+    ``single_run``: one run only (`saber cwl-runner`), so the pool is sized to the plan.
+    """
+
+    name = "embedded"
+
+    def __init__(self, *, home: SaberHome, workers: int | None = None, own: bool = False,
+                 template_dir: Path | None = None, single_run: bool = False) -> None:
+        self.home, self.own, self.template_dir, self.single_run = home, own, template_dir, single_run
+        self.workers = workers or os.cpu_count() or 2
+        self.capabilities = Capabilities(shared_storage=True, stores_secrets=True, needs_dag_sync=False,
+                                         parallel_runs=self.workers)
+        self._stack = ExitStack()
+        self._batches: Any = None
+        self._records: Any = None
+        self._plan: dict | None = None
+        self._pending: list[RunRequest] = []
+        self._confs: dict[str, dict] = {}
+        self._states: dict[str, RunState] = {}
+
+    def start(self) -> None:
+        from saber.backends.embedded._home import activate, ensure_database
+
+        activate(self.home, own=self.own)
+        ensure_database(self.home, template_dir=self.template_dir)
+        # Airflow's import (~2 s) while the workflow compiles; the versions are checked first.
+        from saber.backends.embedded import _compat  # noqa: F401
+        import saber.airflow  # noqa: F401
+
+    def prepare(self, plan: dict) -> None:
+        from saber.airflow import write_dag_file
+        from saber.backends.embedded._docker import check_docker, needs_docker
+        from saber.backends.embedded._records import Records
+        from saber.backends.embedded._runner import EmbeddedRunner
+        from saber.execution import preload_tool
+
+        if needs_docker(plan):
+            check_docker()  # after validation: bad input is reported even with Docker down
+        for step in plan["steps"]:  # loaded once here, shared by every worker forked later
+            preload_tool(step)
+        dag_file = write_dag_file(plan, self.home.dags)
+        workers = self.workers
+        if self.single_run and len(plan["steps"]) == 1 and not plan["steps"][0]["scatter"]:
+            workers = 1  # one task to run: a second worker process would only be forked and set up
+        runner = EmbeddedRunner(dag_file=dag_file, plan_path=dag_file.with_name(f"{plan['dag_id']}.plan.json"),
+                                workers=workers)
+        self._batches = self._stack.enter_context(runner.open())
+        self._records = Records(plan, self._batches.session)
+        self._plan = plan
+
+    def store_secrets(self, values: Mapping[str, str]) -> None:
+        from saber.backends.embedded._compat import store_variables
+
+        store_variables(values)
+
+    def submit(self, requests: Sequence[RunRequest]) -> None:
+        for req in requests:
+            self._confs[req.run_id] = req.conf
+            self._states[req.run_id] = "queued"
+        self._pending.extend(requests)
+
+    def wait(self, run_ids: Sequence[str], *,
+             on_progress: Callable[[list[RunProgress]], None] | None = None) -> dict[str, RunState]:
+        wanted = set(run_ids)
+        batch = [r for r in self._pending if r.run_id in wanted]
+        self._pending = [r for r in self._pending if r.run_id not in wanted]
+        if batch:
+            for run_id, state in self._batches.run(batch, on_progress=on_progress).items():
+                self._states[run_id] = "success" if state == "success" else "failed"
+        return {run_id: self._states.get(run_id, "failed") for run_id in run_ids}
+
+    def outcome(self, run_id: str) -> RunOutcome:
+        return self._records.outcome(run_id)
+
+    def outputs(self, run_id: str) -> dict[str, Any]:
+        return self._records.outputs(run_id, self._confs[run_id])
+
+    def annotate(self, run_id: str, note: str) -> None:
+        self._records.annotate(run_id, note)
+
+    def cancel(self, run_ids: Sequence[str]) -> None:
+        if self._batches is not None:
+            unfinished = [r for r in run_ids if self._states.get(r) not in TERMINAL]
+            self._pending = [r for r in self._pending if r.run_id not in set(unfinished)]
+            self._batches.cancel(unfinished)
+
+    def close(self) -> None:
+        self._stack.close()
+        self._batches = self._records = None

@@ -1,0 +1,77 @@
+"""What the embedded backend reads back from its Airflow database (a run's XComs, dates, task
+instances, task logs) and writes besides runs (notes), through ``_compat``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from saber.backends._base import RunOutcome, StepRecord, run_state
+from saber.backends._failures import log_records, run_error, step_error
+from saber.backends._outputs import resolve_outputs, step_label
+
+__all__ = ["Records"]
+
+_NOTE_LIMIT = 1000  # Airflow's dag_run_note.content
+
+
+class Records:
+    """Reads and small writes on one DAG's runs, through one ORM session."""
+
+    def __init__(self, plan: dict, session) -> None:
+        self.plan, self.dag_id, self.session = plan, plan["dag_id"], session
+
+    def outputs(self, run_id: str, conf: dict) -> dict[str, Any]:
+        from saber.backends.embedded._compat import xcom
+
+        self.session.expire_all()
+        try:
+            return resolve_outputs(self.plan, conf, lambda task, index, key: xcom(
+                self.session, self.dag_id, run_id, task, index, key))
+        finally:
+            self.session.commit()
+
+    def outcome(self, run_id: str) -> RunOutcome:
+        from saber.backends.embedded import _compat
+
+        self.session.expire_all()
+        values = _compat.xcoms(self.session, self.dag_id, run_id, ("score", "score_fields", "container_s"))
+        scored = {s["task_id"] for s in self.plan["steps"] if s.get("score_format")}
+        tis = sorted(_compat.task_instances(self.session, self.dag_id, run_id),
+                     key=lambda t: (t.task_id, t.map_index))
+        steps = [StepRecord(task_id=ti.task_id, map_index=ti.map_index, state=str(ti.state or "none"),
+                            score=_float(values.get((ti.task_id, ti.map_index, "score"))),
+                            score_fields=values.get((ti.task_id, ti.map_index, "score_fields")) or {},
+                            container_s=_float(values.get((ti.task_id, ti.map_index, "container_s"))) or 0.0,
+                            scored=ti.task_id in scored) for ti in tis]
+        dr = _compat.get_run(self.session, self.dag_id, run_id)
+        state = run_state(str(dr.state) if dr else "failed")
+        wall = (dr.end_date - dr.start_date).total_seconds() if dr and dr.end_date and dr.start_date else 0.0
+        failures = {step_label(ti.task_id, ti.map_index): self._log_error(run_id, ti.task_id, ti.map_index)
+                    for ti in tis if str(ti.state) == "failed"}
+        self.session.commit()
+        error = None if state == "success" else run_error(list(failures), next(iter(failures.values()), None),
+                                                          state)
+        return RunOutcome(run_id=run_id, state=state, wall_s=wall, steps=steps, error=error, failures=failures)
+
+    def _log_error(self, run_id: str, task_id: str, map_index: int) -> str:
+        from saber.backends.embedded._compat import base_log_folder
+
+        folder = base_log_folder() / f"dag_id={self.dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+        if map_index >= 0:
+            folder = folder / f"map_index={map_index}"
+        logs = sorted(folder.glob("attempt=*.log"))
+        return step_error(log_records(logs[-1].read_text(errors="replace"))) if logs else "(no task log)"
+
+    def annotate(self, run_id: str, note: str) -> None:
+        from saber.backends.embedded._compat import get_run
+
+        dr = get_run(self.session, self.dag_id, run_id)
+        if dr is not None:
+            dr.note = note[:_NOTE_LIMIT]
+        self.session.commit()
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)

@@ -1,0 +1,45 @@
+"""Worker processes of the embedded runner: each runs task instances through Airflow's real
+task supervisor (log files, state changes and XCom through the Execution API), with the API
+served in-process instead of by an api-server."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+__all__ = ["init_worker", "run_workload"]
+
+_client: Any = None
+
+
+def init_worker(plan_path: str, log_file: str) -> None:
+    """Runs once per forked worker; everything loaded here is shared by the task processes it forks."""
+    global _client
+    # The supervisors' own chatter goes to a file, not the user's terminal; each task's log
+    # still goes to its Airflow log file.
+    fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    # saber run keeps Airflow at WARNING on the terminal; task logs carry INFO (tool output).
+    # Airflow reads AIRFLOW__* variables at every lookup, so this reaches the task processes.
+    os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "INFO"
+    from saber.backends.embedded import _compat
+    from saber.execution import preload_tool
+
+    _compat.prepare_worker()
+    _client = _compat.worker_client()
+    # Load the tools now, in the worker, so each task process starts with them.
+    steps = json.loads(Path(plan_path).read_text())["steps"]
+    for step in steps:
+        preload_tool(step)
+    _compat.known_images(steps)
+
+
+def run_workload(workload) -> int:
+    """Run one ExecuteTask workload to completion; returns the task process's exit code."""
+    from saber.backends.embedded._compat import supervise
+
+    return supervise(workload, _client)

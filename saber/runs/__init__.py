@@ -1,0 +1,9 @@
+"""The use cases, written against the Backend protocol only: `saber run` (a sweep or a study)
+and `saber cwl-runner` (one process, one job)."""
+
+from saber.runs._cwl_runner import run_cwl
+from saber.runs._batch import run_batch
+from saber.runs._sweep import PointResult, RunSpec, Summary, compile_workflow, prepare_points, run_sweep
+
+__all__ = ["PointResult", "RunSpec", "Summary", "compile_workflow", "prepare_points", "run_batch", "run_cwl",
+           "run_sweep"]
