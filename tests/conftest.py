@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from airflow_deployment import Deployment
+from airflow_deployment import airflow_deployment as start_airflow
 from pg_server import postgres_or_skip
 from saber_testing import HOME
 
@@ -27,6 +29,17 @@ def postgres_url() -> Iterator[str]:
     """A throw-away PostgreSQL server on 127.0.0.1 for the session (skipped locally without one,
     a failure in CI)."""
     yield from postgres_or_skip()
+
+
+@pytest.fixture(scope="session")
+def airflow_deployment(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterator[Deployment]:
+    """A running Airflow 3 deployment (api-server, scheduler, dag-processor, LocalExecutor) on a
+    fresh PostgreSQL database, one per test session; tests write DAGs into ``.dags`` (saber's
+    --dags-folder) and sign in with ``.username``/``.password``."""
+    users = {"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,viewer:viewer"}  # viewer: a 403
+    with start_airflow(tmp_path_factory.mktemp("airflow-deployment"), postgres_url, parallelism=4,
+                       extra_env=users) as deployment:
+        yield deployment
 
 
 @pytest.fixture

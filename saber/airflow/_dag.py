@@ -8,11 +8,9 @@ from pathlib import Path
 from airflow.sdk import DAG, Param, TaskGroup
 
 from saber.airflow._operator import CwlStepOperator, GroupScatterOperator, ScatterOperator
-from saber.plan import SCATTER_SUFFIX, plan_digest, plan_upstreams
+from saber.plan import PLAN_TAG, SCATTER_SUFFIX, plan_digest, plan_upstreams
 
-__all__ = ["PLAN_TAG", "dag_from_plan", "write_dag_file", "json_schema"]
-
-PLAN_TAG = "saber-plan:"  # + the plan's digest: which plan a deployment has parsed
+__all__ = ["dag_from_plan", "write_dag_file", "json_schema"]
 
 _SCALARS = {"int": "integer", "long": "integer", "float": "number", "double": "number",
             "string": "string", "boolean": "boolean", "File": "object", "Directory": "object",

@@ -48,6 +48,9 @@ def add_parser(sub) -> None:
                    help="with --airflow: the deployment's DAGs folder (mounted or synced); saber writes "
                         "the DAG there and waits until the deployment has parsed it. Without it, the DAG "
                         "must already be deployed (saber dag -o)")
+    p.add_argument("--sync-timeout", type=float, default=300.0, metavar="S",
+                   help="with --dags-folder: seconds to wait for the deployment to parse the DAG "
+                        "(default 300)")
     p.set_defaults(func=run)
 
 
@@ -58,7 +61,8 @@ def backend_for(args: argparse.Namespace):
     from saber.home import SaberHome
 
     if args.airflow:
-        return get_backend("airflow", url=args.airflow, dags_folder=args.dags_folder)
+        return get_backend("airflow", url=args.airflow, dags_folder=args.dags_folder,
+                           sync_timeout=args.sync_timeout)
     if args.dags_folder:
         raise InputError("--dags-folder names a deployment's DAGs folder: give --airflow URL too")
     return get_backend("embedded", home=SaberHome.from_env(), workers=args.workers)

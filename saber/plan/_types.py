@@ -11,10 +11,11 @@ import hashlib
 import json
 from typing import Any, TypedDict
 
-__all__ = ["PLAN_VERSION", "Link", "Output", "Param", "Plan", "Resources", "Step", "StepInput",
+__all__ = ["PLAN_TAG", "PLAN_VERSION", "Link", "Output", "Param", "Plan", "Resources", "Step", "StepInput",
            "plan_digest"]
 
 PLAN_VERSION = 1
+PLAN_TAG = "saber-plan:"  # + the digest: the DAG tag telling which plan a deployment has parsed
 
 
 class Param(TypedDict, total=False):

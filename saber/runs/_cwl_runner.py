@@ -67,6 +67,8 @@ def run_cwl(process_ref: str, job: str | None, *, outdir: Path, backend: Backend
     try:
         plan, inputs, floats = boot(backend, _compile, process_ref, job)
         backend.prepare(plan)
+        known = {i["id"] for i in plan["inputs"]}
+        inputs = {k: v for k, v in inputs.items() if k in known}  # cwltool ignores a job's other keys
         inputs, plain = conceal_inputs(inputs, plan.get("secrets", []))
         if plain:  # kept in the backend's secret store; the run's conf carries references
             backend.store_secrets({variable_key(v): v for v in plain})

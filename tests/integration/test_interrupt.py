@@ -19,10 +19,16 @@ def _sleepers() -> int:
     return ps.stdout.count("sleep 300")
 
 
-def test_ctrl_c_stops_containers_and_fails_the_run(saber_home, tmp_path):
+@pytest.mark.parametrize("signum, code, group", [
+    pytest.param(signal.SIGINT, 130, True, id="ctrl-c"),  # a terminal's Ctrl-C: the whole group
+    pytest.param(signal.SIGTERM, 143, False, id="sigterm"),  # `kill PID`
+    pytest.param(signal.SIGHUP, 129, False, id="sighup"),  # the SSH session went away
+])
+def test_a_stop_kills_containers_and_fails_the_run(saber_home, tmp_path, signum, code, group):
     assert _sleepers() == 0
+    sweep_id = f"interrupted-{signal.Signals(signum).name.lower()}"
     proc = subprocess.Popen([sys.executable, "-m", "saber", "run", str(DATA / "cwl" / "sleep.cwl"),
-                             "--outdir", str(tmp_path / "o"), "--sweep-id", "interrupted"],
+                             "--outdir", str(tmp_path / "o"), "--sweep-id", sweep_id],
                             cwd=ROOT, env=os.environ.copy(), start_new_session=True,
                             # as in a terminal's foreground job: a test run started in the
                             # background by a script (`cmd &`) inherits SIGINT ignored
@@ -32,9 +38,12 @@ def test_ctrl_c_stops_containers_and_fails_the_run(saber_home, tmp_path):
     while _sleepers() == 0:
         assert proc.poll() is None and time.monotonic() < deadline, "the container never started"
         time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    if group:
+        os.killpg(proc.pid, signum)
+    else:
+        os.kill(proc.pid, signum)
     output, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 130, output
+    assert proc.returncode == code, output
     assert "Traceback" not in output
     time.sleep(1)
     assert _sleepers() == 0
@@ -44,7 +53,7 @@ def test_ctrl_c_stops_containers_and_fails_the_run(saber_home, tmp_path):
 
     session = settings.Session()
     try:
-        run = session.query(DagRun).filter_by(run_id="interrupted_p0000").one()
+        run = session.query(DagRun).filter_by(run_id=f"{sweep_id}_p0000").one()
         assert str(run.state) == "failed"
     finally:
         session.close()

@@ -17,6 +17,12 @@ _client: Any = None
 def init_worker(plan_path: str, log_file: str) -> None:
     """Runs once per forked worker; everything loaded here is shared by the task processes it forks."""
     global _client
+    import signal
+
+    # `saber run` turns SIGTERM and SIGHUP into a clean stop in its own process; a worker, forked
+    # from it, stops as Airflow's supervisor expects: by the default action.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
     # The supervisors' own chatter goes to a file, not the user's terminal; each task's log
     # still goes to its Airflow log file.
     fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
