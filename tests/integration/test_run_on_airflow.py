@@ -167,3 +167,26 @@ def test_a_wrong_password_is_one_sentence_before_any_run(dep: Deployment, tmp_pa
     message = " ".join(result.stderr.split())
     assert message.startswith("saber: ") and "not-the-password" not in message and "Traceback" not in message
     assert "password" in message.lower() or "credentials" in message.lower(), message
+
+
+def test_a_hand_made_conf_with_a_typo_fails_naming_the_key(dep: Deployment, tmp_path: Path) -> None:
+    """A run triggered through REST (as the UI's Trigger form does) whose conf names no input."""
+    deployed = run_saber("dag", str(QUADRATIC), "-o", str(dep.dags))
+    assert deployed.returncode == 0, deployed.stderr
+    dag_id = json.loads(next(dep.dags.glob("saber_quadratic_*.plan.json")).read_text())["dag_id"]
+    with httpx.Client(base_url=dep.url, headers={"Authorization": f"Bearer {dep.token()}"}) as api:
+        deadline = time.monotonic() + 60
+        while api.get(f"/api/v2/dags/{dag_id}").status_code != 200:
+            assert time.monotonic() < deadline, "the deployment never parsed the DAG"
+            time.sleep(1)
+        api.patch(f"/api/v2/dags/{dag_id}", json={"is_paused": False}).raise_for_status()
+        run_id = f"typo_{time.time_ns()}"
+        api.post(f"/api/v2/dags/{dag_id}/dagRuns", json={"dag_run_id": run_id, "logical_date": None,
+                                                         "conf": {"x": 0.5, "fail_abve": 1.0}}).raise_for_status()
+        while (run := api.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}").json())["state"] not in ("success", "failed"):
+            assert time.monotonic() < deadline + 120, run
+            time.sleep(1)
+        assert run["state"] == "failed"
+        log = api.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/quadratic/logs/1").json()
+    text = json.dumps(log)
+    assert "names 'fail_abve', which is no input of workflow 'quadratic'; its inputs are: fail_above, x" in text, text[-3000:]
