@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from pg_server import create_database
+from pg_server import create_database, drop_database
 
 __all__ = ["Deployment", "airflow_deployment"]
 
@@ -112,7 +112,7 @@ def airflow_deployment(root: Path, postgres_url: str, *, parallelism: int = 2,
         yield deployment
     finally:
         _stop(processes)
-        _drop_database(database_url)
+        drop_database(database_url)
 
 
 def _environment(root: Path, url: str, database_url: str, parallelism: int,
@@ -250,17 +250,6 @@ def _session_members(sid: int) -> list[int]:
     return members
 
 
-def _drop_database(database_url: str) -> None:
-    import sqlalchemy as sa
-
-    url = sa.engine.make_url(database_url)
-    engine = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            # FORCE (PostgreSQL 13+): connections of killed processes may linger a moment.
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-    finally:
-        engine.dispose()
 
 
 def _free_port() -> int:

@@ -84,6 +84,20 @@ def create_database(url: str, name: str | None = None) -> str:
     return server.set(database=name).render_as_string(hide_password=False)
 
 
+def drop_database(url: str) -> None:
+    """Drop the database of ``url`` (``create_database``'s), with any connection still on it."""
+    import sqlalchemy as sa
+
+    url_ = sa.engine.make_url(url)
+    engine = sa.create_engine(url_.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            # FORCE (PostgreSQL 13+): connections of killed processes may linger a moment.
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url_.database}" WITH (FORCE)'))
+    finally:
+        engine.dispose()
+
+
 def _start(as_postgres: bool, bindir: Path, root: Path) -> int:
     """Start the server on a free port; another process may take the port first, so retry."""
     error: Exception | None = None

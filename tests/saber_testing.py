@@ -83,3 +83,29 @@ def files_holding(root: Path, needle: str) -> list[str]:
     found = subprocess.run(["grep", "-rlF", "--", needle, str(root)], capture_output=True, text=True)
     assert found.returncode in (0, 1), found.stderr
     return found.stdout.splitlines()
+
+
+def sleepers() -> int:
+    """Containers of tests/data/cwl/sleep.cwl running now."""
+    ps = subprocess.run(["docker", "ps", "--format", "{{.Command}}"], capture_output=True, text=True)
+    return ps.stdout.count("sleep 300")
+
+
+def saber_sleeping(*args: str, env: dict | None = None, timeout: float = 180) -> subprocess.Popen:
+    """`saber run tests/data/cwl/sleep.cwl ARGS` started as a terminal's foreground job would be,
+    returned once its container runs (to be stopped by a test)."""
+    import signal
+    import time
+
+    assert sleepers() == 0
+    proc = subprocess.Popen([sys.executable, "-m", "saber", "run", str(DATA / "cwl" / "sleep.cwl"), *args],
+                            cwd=ROOT, env={**os.environ, **(env or {})}, start_new_session=True,
+                            # a test run started in the background by a script (`cmd &`) inherits
+                            # SIGINT ignored; a terminal's foreground job has the default
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + timeout
+    while sleepers() == 0:
+        assert proc.poll() is None and time.monotonic() < deadline, "the container never started"
+        time.sleep(0.5)
+    return proc

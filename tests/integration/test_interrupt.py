@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
-from saber_testing import DATA, ROOT, needs_docker
+from saber_testing import needs_docker, saber_sleeping, sleepers
 
 pytestmark = [needs_docker, pytest.mark.docker, pytest.mark.slow]
-
-
-def _sleepers() -> int:
-    ps = subprocess.run(["docker", "ps", "--format", "{{.Command}}"], capture_output=True, text=True)
-    return ps.stdout.count("sleep 300")
 
 
 @pytest.mark.parametrize("signum, code, group", [
@@ -25,19 +18,8 @@ def _sleepers() -> int:
     pytest.param(signal.SIGHUP, 129, False, id="sighup"),  # the SSH session went away
 ])
 def test_a_stop_kills_containers_and_fails_the_run(saber_home, tmp_path, signum, code, group):
-    assert _sleepers() == 0
     sweep_id = f"interrupted-{signal.Signals(signum).name.lower()}"
-    proc = subprocess.Popen([sys.executable, "-m", "saber", "run", str(DATA / "cwl" / "sleep.cwl"),
-                             "--outdir", str(tmp_path / "o"), "--sweep-id", sweep_id],
-                            cwd=ROOT, env=os.environ.copy(), start_new_session=True,
-                            # as in a terminal's foreground job: a test run started in the
-                            # background by a script (`cmd &`) inherits SIGINT ignored
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 120
-    while _sleepers() == 0:
-        assert proc.poll() is None and time.monotonic() < deadline, "the container never started"
-        time.sleep(0.5)
+    proc = saber_sleeping("--outdir", str(tmp_path / "o"), "--sweep-id", sweep_id)
     if group:
         os.killpg(proc.pid, signum)
     else:
@@ -46,7 +28,7 @@ def test_a_stop_kills_containers_and_fails_the_run(saber_home, tmp_path, signum,
     assert proc.returncode == code, output
     assert "Traceback" not in output
     time.sleep(1)
-    assert _sleepers() == 0
+    assert sleepers() == 0
 
     from airflow import settings
     from airflow.models.dagrun import DagRun

@@ -8,14 +8,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 from airflow_deployment import Deployment
-from saber_testing import DATA, HOME, ROOT, files_holding, needs_docker, run_saber, yaml_writer
+from saber_testing import DATA, HOME, files_holding, needs_docker, run_saber, saber_sleeping, sleepers, yaml_writer
 
 pytestmark = [needs_docker, pytest.mark.docker, pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(900)]
 
@@ -116,33 +115,20 @@ def _pg_dump(dep: Deployment) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
-def _sleepers() -> int:
-    ps = subprocess.run(["docker", "ps", "--format", "{{.Command}}"], capture_output=True, text=True)
-    return ps.stdout.count("sleep 300")
-
-
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
 def test_a_stop_fails_the_runs_and_kills_the_containers(dep: Deployment, tmp_path: Path, signum: int,
                                                          code: int) -> None:
-    assert _sleepers() == 0
     sweep_id = f"own-stop-{signum}"
-    proc = subprocess.Popen([sys.executable, "-m", "saber", "run", str(DATA / "cwl" / "sleep.cwl"),
-                             "--outdir", str(tmp_path / "o"), "--study", sweep_id, "--dags-folder", str(dep.dags)],
-                            cwd=ROOT, env={**os.environ, **_env(dep)}, start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 180
-    while _sleepers() == 0:
-        assert proc.poll() is None and time.monotonic() < deadline, "the container never started"
-        time.sleep(0.5)
+    proc = saber_sleeping("--outdir", str(tmp_path / "o"), "--study", sweep_id, "--dags-folder", str(dep.dags),
+                          env=_env(dep))
     os.kill(proc.pid, signum)  # only saber: the deployment's processes are not its children
     output, _ = proc.communicate(timeout=120)
     assert proc.returncode == code, output
     assert "Traceback" not in output
     deadline = time.monotonic() + 60  # the deployment's worker notices, on_kill kills the container
-    while _sleepers() and time.monotonic() < deadline:
+    while sleepers() and time.monotonic() < deadline:
         time.sleep(1)
-    assert _sleepers() == 0
+    assert sleepers() == 0
     plan = json.loads(next(dep.dags.glob("saber_sleep_*.plan.json")).read_text())
     assert _runs(dep, plan["dag_id"])[f"{sweep_id}_p0000"]["state"] == "failed"
 
