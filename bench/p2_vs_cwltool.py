@@ -130,7 +130,7 @@ def wrap(obj, attr, name, once=False):
                 mark(name + " end")
     setattr(obj, attr, inner)
 import saber.cli, saber.runs._sweep as sr, saber.backends.embedded._docker as dk, saber.backends.embedded._runner as rn
-import saber.backends.embedded._home as hm, saber.backends.embedded._compat as wk, concurrent.futures as cf
+import saber.backends.embedded._home as hm, saber.backends.embedded._backend as be, concurrent.futures as cf
 mark("python started, saber.cli imported")
 wrap(sr, "compile_workflow", "compile_workflow")
 wrap(sr, "prepare_points", "prepare_points")
@@ -140,18 +140,22 @@ wrap(rn.RunBatches, "run", "runner.run")
 wrap(sr, "_collect", "collect outputs")
 wrap(cf.ProcessPoolExecutor, "submit", "pool.submit", once=True)
 wrap(cf.ProcessPoolExecutor, "shutdown", "pool.shutdown")
-if hasattr(wk, "warm_execution_api"):
+orig_start = be.EmbeddedBackend.start
+def start(self):  # _compat imports Airflow: only once the backend has activated the home
+    orig_start(self)
+    import saber.backends.embedded._compat as wk
     wrap(wk, "warm_execution_api", "warm_execution_api (build Execution API app)")
-orig_sync = wk.sync_dag
-def sync(*a):
-    mark("runner.sync (parse DAG file, write to DB) start")
-    dag = orig_sync(*a)
-    mark("runner.sync end")
-    wrap(type(dag), "create_dagrun", "create_dagrun")
-    from airflow.models.dagrun import DagRun
-    wrap(DagRun, "update_state", "DagRun.update_state", once=True)
-    return dag
-wk.sync_dag = sync
+    orig_sync = wk.sync_dag
+    def sync(*a):
+        mark("runner.sync (parse DAG file, write to DB) start")
+        dag = orig_sync(*a)
+        mark("runner.sync end")
+        wrap(type(dag), "create_dagrun", "create_dagrun")
+        from airflow.models.dagrun import DagRun
+        wrap(DagRun, "update_state", "DagRun.update_state", once=True)
+        return dag
+    wk.sync_dag = sync
+be.EmbeddedBackend.start = start
 import saber.backends.embedded._workers as workers
 orig_init = workers.init_worker
 def init_worker(*a):  # runs in the forked worker: report through a file

@@ -71,31 +71,37 @@ def postgres_or_skip() -> Iterator[str]:
 
 def create_database(url: str, name: str | None = None) -> str:
     """Create database ``name`` (default: a fresh unique name) on the server of ``url``; its URL."""
-    import sqlalchemy as sa
-
     name = name or f"t_{uuid.uuid4().hex[:12]}"
-    server = sa.engine.make_url(url)
-    engine = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    finally:
-        engine.dispose()
+    with _on_server(url) as (server, conn):
+        conn.execute(_sql(f'CREATE DATABASE "{name}"'))
     return server.set(database=name).render_as_string(hide_password=False)
 
 
 def drop_database(url: str) -> None:
     """Drop the database of ``url`` (``create_database``'s), with any connection still on it."""
+    with _on_server(url) as (server, conn):
+        # FORCE (PostgreSQL 13+): connections of killed processes may linger a moment.
+        conn.execute(_sql(f'DROP DATABASE IF EXISTS "{server.database}" WITH (FORCE)'))
+
+
+@contextmanager
+def _on_server(url: str):
+    """(the URL, a connection to the server's maintenance database) outside any transaction."""
     import sqlalchemy as sa
 
-    url_ = sa.engine.make_url(url)
-    engine = sa.create_engine(url_.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    server = sa.engine.make_url(url)
+    engine = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            # FORCE (PostgreSQL 13+): connections of killed processes may linger a moment.
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url_.database}" WITH (FORCE)'))
+            yield server, conn
     finally:
         engine.dispose()
+
+
+def _sql(text: str):
+    import sqlalchemy as sa
+
+    return sa.text(text)
 
 
 def _start(as_postgres: bool, bindir: Path, root: Path) -> int:
