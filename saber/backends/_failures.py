@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["log_records", "run_error", "step_error"]
+__all__ = ["log_records", "outcome_error", "run_error", "step_error"]
 
 
 def log_records(text: str) -> list[Any]:
@@ -50,3 +50,12 @@ def run_error(failed: Sequence[str], first_error: str | None, state: str) -> str
     what = f"step{'s' if len(names) > 1 else ''} {', '.join(repr(t) for t in names)} failed"
     lines = [ln.strip() for ln in (first_error or "").splitlines() if ln.strip()]
     return f"{what}: {lines[-1]}" if lines else what
+
+
+def outcome_error(failures: Mapping[str, str], state: str) -> str | None:
+    """A run's one sentence from its failed steps' errors (``task`` or ``task[i]`` -> log tail):
+    None for a successful run; the first failed step (by label) speaks for it."""
+    if state == "success":
+        return None
+    labels = sorted(failures)
+    return run_error(labels, failures[labels[0]] if labels else None, state)

@@ -9,7 +9,9 @@ from typing import Any
 from saber.execution import Resolver, step_fetcher
 from saber.plan import conf_inputs, unwire
 
-__all__ = ["resolve_outputs", "step_label"]
+__all__ = ["NOTE_LIMIT", "pushed_float", "resolve_outputs", "step_label"]
+
+NOTE_LIMIT = 1000  # characters of a DAG run's note Airflow keeps (dag_run_note.content)
 
 
 def resolve_outputs(plan: dict, conf: dict, xcom: Callable[[str, int, str], Any]) -> dict[str, Any]:
@@ -21,3 +23,10 @@ def resolve_outputs(plan: dict, conf: dict, xcom: Callable[[str, int, str], Any]
 def step_label(task_id: str, map_index: int) -> str:
     """``task`` or ``task[i]`` for a mapped instance."""
     return task_id if map_index < 0 else f"{task_id}[{map_index}]"
+
+
+def pushed_float(value: Any) -> float | None:
+    """A number a step pushed (a score, container seconds) as a float; None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)

@@ -6,12 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from saber.backends._base import RunOutcome, StepRecord, run_state
-from saber.backends._failures import log_records, run_error, step_error
-from saber.backends._outputs import resolve_outputs, step_label
+from saber.backends._failures import log_records, outcome_error, step_error
+from saber.backends._outputs import NOTE_LIMIT, pushed_float, resolve_outputs, step_label
 
 __all__ = ["Records"]
-
-_NOTE_LIMIT = 1000  # Airflow's dag_run_note.content
 
 
 class Records:
@@ -39,9 +37,9 @@ class Records:
         tis = sorted(_compat.task_instances(self.session, self.dag_id, run_id),
                      key=lambda t: (t.task_id, t.map_index))
         steps = [StepRecord(task_id=ti.task_id, map_index=ti.map_index, state=str(ti.state or "none"),
-                            score=_float(values.get((ti.task_id, ti.map_index, "score"))),
+                            score=pushed_float(values.get((ti.task_id, ti.map_index, "score"))),
                             score_fields=values.get((ti.task_id, ti.map_index, "score_fields")) or {},
-                            container_s=_float(values.get((ti.task_id, ti.map_index, "container_s"))) or 0.0,
+                            container_s=pushed_float(values.get((ti.task_id, ti.map_index, "container_s"))) or 0.0,
                             scored=ti.task_id in scored) for ti in tis]
         dr = _compat.get_run(self.session, self.dag_id, run_id)
         state = run_state(str(dr.state) if dr else "failed")
@@ -49,9 +47,8 @@ class Records:
         failures = {step_label(ti.task_id, ti.map_index): self._log_error(run_id, ti.task_id, ti.map_index)
                     for ti in tis if str(ti.state) == "failed"}
         self.session.commit()
-        error = None if state == "success" else run_error(list(failures), next(iter(failures.values()), None),
-                                                          state)
-        return RunOutcome(run_id=run_id, state=state, wall_s=wall, steps=steps, error=error, failures=failures)
+        return RunOutcome(run_id=run_id, state=state, wall_s=wall, steps=steps, error=outcome_error(failures, state),
+                          failures=failures)
 
     def _log_error(self, run_id: str, task_id: str, map_index: int) -> str:
         from saber.backends.embedded._compat import base_log_folder
@@ -67,11 +64,6 @@ class Records:
 
         dr = get_run(self.session, self.dag_id, run_id)
         if dr is not None:
-            dr.note = note[:_NOTE_LIMIT]
+            dr.note = note[:NOTE_LIMIT]
         self.session.commit()
 
-
-def _float(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)

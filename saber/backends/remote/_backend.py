@@ -15,8 +15,8 @@ import httpx
 
 from saber.backends._base import (TERMINAL, Capabilities, RunOutcome, RunProgress, RunRequest, RunState,
                                   StepRecord, run_state)
-from saber.backends._failures import run_error, step_error
-from saber.backends._outputs import resolve_outputs, step_label
+from saber.backends._failures import outcome_error, step_error
+from saber.backends._outputs import NOTE_LIMIT, pushed_float, resolve_outputs, step_label
 from saber.backends._poll import poll
 from saber.backends.remote._client import AirflowClient
 from saber.errors import BackendUnavailable, SaberError
@@ -25,7 +25,6 @@ __all__ = ["AirflowBackend"]
 
 log = logging.getLogger(__name__)
 
-_NOTE_LIMIT = 1000  # Airflow's DAGRunPatchBody.note max_length
 _GPU_POOL = "saber_gpu"
 _DEFAULT_PARALLEL_RUNS = 4
 
@@ -174,10 +173,8 @@ class AirflowBackend:
         steps = [self._step(run_id, ti, plan_steps.get(ti["task_id"])) for ti in tis]
         failures = {step_label(ti["task_id"], ti["map_index"]): self._failure(run_id, ti)
                     for ti in tis if ti.get("state") == "failed"}
-        labels = sorted(failures)
-        error = None if state == "success" else run_error(labels, failures[labels[0]] if labels else None, state)
-        return RunOutcome(run_id=run_id, state=state, wall_s=_wall_s(run), steps=steps, error=error,
-                          failures=failures)
+        return RunOutcome(run_id=run_id, state=state, wall_s=_wall_s(run), steps=steps,
+                          error=outcome_error(failures, state), failures=failures)
 
     def _run(self, run_id: str) -> dict:
         run = self.client.dag_run(self.dag_id, run_id)
@@ -197,9 +194,9 @@ class AirflowBackend:
 
         fields = xcom("score_fields") if scored else None
         return StepRecord(task_id=task_id, map_index=index, state=state, scored=scored,
-                          score=_float(xcom("score")) if scored else None,
+                          score=pushed_float(xcom("score")) if scored else None,
                           score_fields=fields if isinstance(fields, dict) else {},
-                          container_s=_float(xcom("container_s")) or 0.0)
+                          container_s=pushed_float(xcom("container_s")) or 0.0)
 
     def _failure(self, run_id: str, ti: dict) -> str:
         """The failed task's error, from its latest try's log."""
@@ -221,7 +218,7 @@ class AirflowBackend:
         return resolve_outputs(self.plan, conf, xcom)
 
     def annotate(self, run_id: str, note: str) -> None:
-        self.client.patch_dag_run(self.dag_id, run_id, {"note": note[:_NOTE_LIMIT]}, "edit DAG run notes")
+        self.client.patch_dag_run(self.dag_id, run_id, {"note": note[:NOTE_LIMIT]}, "edit DAG run notes")
 
     def cancel(self, run_ids: Sequence[str]) -> None:
         """Fail the unfinished runs; Airflow then stops their tasks (the operator's on_kill stops
@@ -261,8 +258,3 @@ def _wall_s(run: dict) -> float:
     except (KeyError, TypeError, ValueError):
         return 0.0
 
-
-def _float(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from saber.backends._base import TERMINAL, Capabilities, RunOutcome, RunProgress, RunRequest, RunState, StepRecord
-from saber.backends._failures import run_error
+from saber.backends._failures import outcome_error
 from saber.errors import SaberError
 from saber.plan import conf_inputs
 
@@ -87,9 +87,8 @@ class FakeBackend:
                  for s in self.plan["steps"]]
         failed = [s.task_id for s in steps if s.state == "failed"]
         failures = {label: result.error or "(no task log)" for label in failed[:1]}
-        error = None if result.state == "success" else run_error(failed[:1], result.error, result.state)
-        return RunOutcome(run_id=run_id, state=self.states[run_id], wall_s=0.1, steps=steps, error=error,
-                          failures=failures)
+        return RunOutcome(run_id=run_id, state=self.states[run_id], wall_s=0.1, steps=steps,
+                          error=outcome_error(failures, result.state), failures=failures)
 
     def outputs(self, run_id: str) -> dict[str, Any]:
         result = self.results[run_id]
