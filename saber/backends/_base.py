@@ -91,6 +91,8 @@ class Backend(Protocol):
         outcome(id), outputs(id)    per finished run
         annotate(id, note)          the UI note of a run (a trial's score)
         cancel(run_ids)             on interrupt: unfinished runs failed, their containers killed
+        settle(run_ids)             runs this client did not see end (a dead client's, an
+                                    interrupted batch's): final states, stopping any still going
         close()                     always, also after an error
 
     Raises only ``saber.errors.SaberError`` subclasses: ``BackendUnavailable`` (exit 2) when the
@@ -129,6 +131,11 @@ class Backend(Protocol):
 
     def cancel(self, run_ids: Sequence[str]) -> None:
         """Fail every unfinished run of ``run_ids`` and kill their containers; idempotent."""
+
+    def settle(self, run_ids: Sequence[str]) -> dict[str, RunState | None]:
+        """Each run's final state, for runs whose end this client did not see: a run still
+        going is stopped first (failed, containers killed), so it can never finish behind the
+        caller's back; None for a run that does not exist. Works after ``cancel``."""
 
     def close(self) -> None:
         """Release what ``start`` and ``prepare`` opened."""

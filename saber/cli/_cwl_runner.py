@@ -82,7 +82,7 @@ def _run_in_throwaway_home(args: argparse.Namespace, say) -> dict:
     reaper = Reaper(scratch, remove=not args.keep)
     try:
         backend = EmbeddedBackend(home=SaberHome(scratch), workers=args.workers, own=True,
-                                  template_dir=base.cache, single_run=args.workers is None)
+                                  template_dir=base.cache, single_run=args.workers is None, reaper=False)
         return run_cwl(args.process, args.job, outdir=args.outdir, backend=backend, say=say)
     finally:
         reaper.release()

@@ -7,6 +7,7 @@ Studies and trials live in Optuna's RDB storage, so a study can be resumed by na
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -17,6 +18,7 @@ from typing import Any
 
 from saber.errors import InputError
 from saber.optimize._encode import encodings
+from saber.optimize._unseen import UnseenSampler, param_key, space_size
 from saber.sweep import GRID_METHODS, Point, SearchSpace
 
 __all__ = ["StudySpec", "TrialJob", "StepScore", "TrialOutcome", "TrialRecord", "Optimizer", "LoopResult"]
@@ -73,6 +75,7 @@ class TrialRecord:
     value: float | None
     outcome: TrialOutcome
     error: str | None
+    adopted: bool = False  # settled after its round was cut short (its run had already ended)
 
 
 @dataclass
@@ -81,7 +84,7 @@ class LoopResult:
     direction: str
     trials: list[TrialRecord]  # those run by this call
     best: dict | None  # {"number", "params", "value"} over the whole study
-    stopped_by: str  # "max_iterations", "grid", "max_time"
+    stopped_by: str  # "max_iterations", "grid", "max_time", "exhausted" (no unseen point left)
     seconds: float
 
     @property
@@ -90,6 +93,10 @@ class LoopResult:
 
 
 RunRound = Callable[[list[TrialJob]], list[TrialOutcome]]
+# What became of trials whose round did not finish (interrupted, or left by a loop that died):
+# the outcome of each trial's run if it ended, None if it had not (it is stopped, and the trial
+# fails and runs again later).
+Recover = Callable[[list[TrialJob]], list["TrialOutcome | None"]]
 
 
 class Optimizer:
@@ -105,14 +112,15 @@ class Optimizer:
         self.clock = clock  # seconds, for max_time
         self.encodings = encodings(space)
         self._asked: dict[int, Any] = {}  # trial number -> optuna Trial, until told
+        self._seen: set[str] = set()  # points completed or running: never proposed again
 
     # -- set-up -----------------------------------------------------------------------------
 
     def _study(self):
         import optuna
 
-        sampler = self._sampler()
         existing = {s.study_name: s for s in optuna.get_all_study_summaries(self.storage)}
+        sampler = self._sampler(existing[self.spec.name].n_trials if self.spec.name in existing else 0)
         if self.spec.name in existing:
             old = existing[self.spec.name]
             wanted = optuna.study.StudyDirection.MAXIMIZE if self.spec.direction == "maximize" \
@@ -134,18 +142,23 @@ class Optimizer:
                 study.set_user_attr(key, value)
         return study
 
-    def _sampler(self):
+    def _sampler(self, trials_before: int):
+        """The method's sampler, wrapped so it never proposes a point already run. On a resume
+        its seed moves on by the trials the study already has: the same seed would replay the
+        first call's draws, yet the same history still gives the same proposals."""
         import optuna
 
-        method, seed = self.spec.method, self.spec.seed
+        method, seed = self.spec.method, self.spec.seed + trials_before
         if method == "tpe":
             # constant_liar: trials of one round still running count as bad guesses, so a round
             # of batch_size trials spreads out instead of proposing one point batch_size times.
-            return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=self._batch() > 1)
-        if method == "cmaes":
+            inner = optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=self._batch() > 1)
+        elif method == "cmaes":
             # Categorical labels are sampled at random by CMA-ES (it models numbers only).
-            return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
-        return optuna.samplers.RandomSampler(seed=seed)
+            inner = optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+        else:
+            inner = optuna.samplers.RandomSampler(seed=seed)
+        return UnseenSampler(inner, self.encodings, lambda: self._seen, seed)
 
     def _queued(self) -> bool:
         """Grids (and random draws from a finite grid) are chosen up front, then enqueued."""
@@ -169,24 +182,33 @@ class Optimizer:
     # -- the loop ---------------------------------------------------------------------------
 
     def run(self, run_round: RunRound, *, on_trial: Callable[[TrialRecord], None] | None = None,
-            on_round: Callable[[list[TrialJob]], None] | None = None) -> LoopResult:
+            on_round: Callable[[list[TrialJob]], None] | None = None,
+            recover: Recover | None = None) -> LoopResult:
+        """Run rounds until the budget, the grid, the unseen points or ``max_time`` end.
+
+        ``recover`` settles trials whose round did not finish: those a dead loop left running
+        (before the first round) and those of an interrupted round (a finished run's result is
+        kept, not failed)."""
         import optuna
         from optuna.trial import TrialState
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         started = self.clock()
         study = self._study()
-        self._fail_stale(study)
+        records: list[TrialRecord] = []
+        self._settle_stale(study, recover, records, on_trial)
+        size_of_space = space_size(self.encodings)
+        self._seen = {param_key(t.user_attrs.get("saber_params"))
+                      for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))}
         planned = self._plan_points()
         total = len(planned) if planned is not None else self.spec.max_iterations
         # Failed trials of an earlier call are run again (same parameters), before new ones.
         retry = [] if planned is not None else self._failed_params(study)
-        records: list[TrialRecord] = []
         stopped_by = "grid" if planned is not None and self.spec.max_iterations is None else "max_iterations"
         while True:
             trials = study.get_trials(deepcopy=False)
             complete = sum(t.state == TrialState.COMPLETE for t in trials)
-            failed_now = sum(r.state != "COMPLETE" for r in records)
+            failed_now = sum(r.state != "COMPLETE" and not r.adopted for r in records)
             if planned is not None:
                 # Completed earlier, or run (either way) in this call: not run again now.
                 skip = {_key(t.user_attrs.get("saber_params")) for t in trials if t.state == TrialState.COMPLETE}
@@ -195,6 +217,11 @@ class Optimizer:
                 budget = len(todo)
             else:
                 budget = total - complete - failed_now
+                if size_of_space is not None and size_of_space - len(self._seen) <= 0 and not retry:
+                    stopped_by = "exhausted"
+                    break
+                if size_of_space is not None:
+                    budget = min(budget, size_of_space - len(self._seen) + len(retry))
             if budget <= 0:
                 break
             if self.spec.max_time is not None and self.clock() - started >= self.spec.max_time:
@@ -209,7 +236,7 @@ class Optimizer:
             try:
                 outcomes = run_round(jobs)
             except BaseException:
-                self._fail_asked(study, "interrupted: the round did not finish")
+                self._settle_interrupted(study, jobs, recover, records, on_trial)
                 raise
             for job, outcome in zip(jobs, outcomes):
                 record = self._tell(study, job, outcome)
@@ -229,6 +256,7 @@ class Optimizer:
             chosen = {e.key: e.decode(trial.params[e.key]) for e in self.encodings}
             trial.set_user_attr("saber_params", chosen)
             self._asked[trial.number] = trial
+            self._seen.add(param_key(chosen))
             jobs.append(TrialJob(trial.number, self.space.point(trial.number, chosen)))
         return jobs
 
@@ -251,6 +279,7 @@ class Optimizer:
             trial.set_user_attr("saber_error", error)
             study.tell(trial, state=TrialState.FAIL)
             state = "FAIL"
+            self._seen.discard(param_key(job.point.params))  # not run to the end: may come again
         return TrialRecord(number, job.point.params, state, value, outcome, error)
 
     def _value(self, outcome: TrialOutcome) -> tuple[float | None, str | None]:
@@ -268,22 +297,59 @@ class Optimizer:
             return None, f"step '{self.spec.objective}' scored {value}"
         return value, None
 
-    def _fail_asked(self, study, error: str) -> None:
-        """Trials of a round that never finished (Ctrl-C, a worker died) are failed at once, so
-        the study shows why and a resume runs them again."""
+    def _settle_interrupted(self, study, jobs: list[TrialJob], recover: Recover | None,
+                            records: list[TrialRecord], on_trial) -> None:
+        """A round that never finished (Ctrl-C, SIGTERM, a worker died): the runs that ended
+        keep their result; the others fail at once, so the study shows why and a resume runs
+        them again. Never masks the interruption."""
+        outcomes: list[TrialOutcome | None] = [None] * len(jobs)
+        if recover is not None:
+            try:
+                outcomes = list(recover(jobs))
+            except Exception:  # noqa: BLE001 - the interruption is what the user must see
+                pass
+        self._settle(study, jobs, outcomes, "interrupted: the round did not finish", records, on_trial)
+
+    def _settle_stale(self, study, recover: Recover | None, records: list[TrialRecord], on_trial) -> None:
+        """Trials left RUNNING by a loop that died (SIGKILL, OOM, a lost session) are settled
+        before anything new runs: a run that finished is adopted, one still going is stopped
+        (it must not complete behind the study's back) and its trial failed, to run again."""
         from optuna.trial import TrialState
 
-        for trial in self._asked.values():
+        from saber.optimize._compat import running_trial
+
+        jobs = []
+        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            params = t.user_attrs.get("saber_params")
+            self._asked[t.number] = running_trial(study, t)
+            if params is None:  # died between ask and the parameters being stored
+                self._asked[t.number].set_user_attr("saber_error", "its saber run stopped before it started")
+                study.tell(self._asked.pop(t.number), state=TrialState.FAIL)
+                continue
+            jobs.append(TrialJob(t.number, self.space.point(t.number, params)))
+        if not jobs:
+            return
+        outcomes = list(recover(jobs)) if recover is not None else [None] * len(jobs)
+        self._settle(study, jobs, outcomes, "its saber run stopped before the trial finished",
+                     records, on_trial)
+
+    def _settle(self, study, jobs: list[TrialJob], outcomes: list[TrialOutcome | None], error: str,
+                records: list[TrialRecord], on_trial) -> None:
+        from optuna.trial import TrialState
+
+        for job, outcome in zip(jobs, outcomes):
+            if job.number not in self._asked:
+                continue  # told already
+            if outcome is not None:
+                record = dataclasses.replace(self._tell(study, job, outcome), adopted=True)
+                records.append(record)
+                if on_trial:
+                    on_trial(record)
+                continue
+            trial = self._asked.pop(job.number)
             trial.set_user_attr("saber_error", error)
             study.tell(trial, state=TrialState.FAIL)
-        self._asked.clear()
-
-    def _fail_stale(self, study) -> None:
-        """Trials left RUNNING by a loop that stopped (killed, interrupted) never finish."""
-        from optuna.trial import TrialState
-
-        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            study.tell(t.number, state=TrialState.FAIL)
+            self._seen.discard(param_key(job.point.params))
 
     def _failed_params(self, study) -> list[dict[str, Any]]:
         """Parameters of failed trials that no later trial completed, oldest first, once each."""

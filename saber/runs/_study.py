@@ -47,6 +47,22 @@ def run_study(plan: dict, study: StudySpec, space: SearchSpace, *, backend: Back
             outcomes.append(outcome)
         return outcomes
 
+    def recover(jobs: list[TrialJob]) -> list[TrialOutcome | None]:
+        """Trials whose round did not finish here: a run that succeeded keeps its result (and
+        outputs); one still going is stopped by the backend, and its trial runs again."""
+        ids = {job.number: f"{study.name}_t{job.number:04d}" for job in jobs}
+        states = backend.settle(list(ids.values()))
+        outcomes: list[TrialOutcome | None] = []
+        for job in jobs:
+            run_id = ids[job.number]
+            if states.get(run_id) != "success":
+                outcomes.append(None)
+                continue
+            req = request(job.point, run_id, {"study": study.name, "trial": job.number})
+            runs[job.number] = (req, export_outputs(backend.outputs(run_id), outdir / f"trial-{job.number:04d}"))
+            outcomes.append(trial_outcome(backend.outcome(run_id)))
+        return outcomes
+
     def told(record: TrialRecord) -> None:
         backend.annotate(record.outcome.run_id, trial_note(record, study))
         if on_trial:
@@ -59,7 +75,7 @@ def run_study(plan: dict, study: StudySpec, space: SearchSpace, *, backend: Back
     try:
         optimizer = Optimizer(study, space, store.storage, record_score=record_score,
                               default_batch=backend.capabilities.parallel_runs)
-        result = optimizer.run(run_round, on_trial=told, on_round=on_round)
+        result = optimizer.run(run_round, on_trial=told, on_round=on_round, recover=recover)
     finally:
         store.close()
     return result, runs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -174,10 +175,17 @@ def run_sweep(spec: RunSpec, *, backend: Backend,
 
     ``on_ready(plan, points or trials, StudySpec or None)`` is called before the first run.
     """
+    from saber.scores import Lease, results_url
+
     started = time.monotonic()
     sweep_id = spec.sweep_id or new_sweep_id()
+    lease = None
     try:
         plan, prepared = boot(backend, _compile_and_prepare, spec, sweep_id)
+        # One driver per study or sweep name: a second `saber run --study S` is refused while
+        # this one lives (before anything of this run is submitted or settled).
+        lease = Lease(results_url(), sweep_id, command=" ".join(sys.argv))
+        lease.acquire()
         backend.prepare(plan)
         if values := job_secrets(plan, spec):
             backend.store_secrets(values)
@@ -188,6 +196,8 @@ def run_sweep(spec: RunSpec, *, backend: Backend,
             summary = _run_points(plan, spec, sweep_id, prepared, backend, outdir, started, on_ready, on_progress)
     finally:
         backend.close()
+        if lease is not None:
+            lease.release()
     outdir.mkdir(parents=True, exist_ok=True)
     (outdir / "summary.json").write_text(json.dumps(summary.to_json(), indent=2, default=str))
     return summary
@@ -201,8 +211,10 @@ def _run_points(plan: dict, spec: RunSpec, sweep_id: str, prepared, backend: Bac
         on_ready(plan, len(prepared), None)
     # SABER's batch-grid: at most batch_size points run at once (no scores: no rounds).
     batch = (load_sweep(spec.sweep).batch_size if spec.sweep else None) or len(prepared) or 1
-    requests = [req for _, req in prepared]
     states: dict[str, RunState] = {}
+    if spec.sweep_id:  # a name given again resumes that sweep: what succeeded is kept
+        prepared, states = _resume(backend, prepared)
+    requests = [req for _, req in prepared if req.run_id not in states]
     for i in range(0, len(requests), batch):
         states.update(run_batch(backend, requests[i:i + batch], on_progress))
     return Summary(workflow=str(spec.workflow), dag_id=plan["dag_id"], sweep_id=sweep_id, outdir=outdir,
@@ -229,6 +241,31 @@ def _run_study(plan: dict, spec: RunSpec, name: str, backend: Backend, outdir: P
             "best": result.best, "stopped_by": result.stopped_by}
     return Summary(workflow=str(spec.workflow), dag_id=plan["dag_id"], sweep_id=name, outdir=outdir,
                    points=points, seconds=time.monotonic() - started, study=info)
+
+
+def _resume(backend: Backend, prepared: list) -> tuple[list, dict[str, RunState]]:
+    """The points of a sweep run before under this name: a point whose run succeeded keeps it
+    (its outputs are collected again); one whose run failed or was stopped runs again under the
+    next free id (`<id>-2`, `-3`, ...); a run still going (its driver died) is stopped first."""
+    from dataclasses import replace
+
+    kept: dict[str, RunState] = {}
+    todo = {req.run_id: (i, req.run_id, 1) for i, (_, req) in enumerate(prepared)}
+    chosen = {i: req for i, (_, req) in enumerate(prepared)}
+    while todo:
+        settled = backend.settle(list(todo))
+        again = {}
+        for run_id, (i, base, attempt) in todo.items():
+            state = settled.get(run_id)
+            if state is None:
+                chosen[i] = replace(chosen[i], run_id=run_id)
+            elif state == "success":
+                chosen[i] = replace(chosen[i], run_id=run_id)
+                kept[run_id] = state
+            else:
+                again[f"{base}-{attempt + 1}"] = (i, base, attempt + 1)
+        todo = again
+    return [(point, chosen[i]) for i, (point, _) in enumerate(prepared)], kept
 
 
 def _collect(backend: Backend, prepared, states: dict[str, RunState], outdir: Path) -> list[PointResult]:

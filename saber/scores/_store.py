@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,7 +65,8 @@ def open_storage(url: str) -> RDBStorage:
     from optuna.storages import RDBStorage
 
     try:
-        return RDBStorage(url, engine_kwargs=_engine_kwargs(url))
+        with _creation_lock(url):
+            return RDBStorage(url, engine_kwargs=_engine_kwargs(url))
     except (sa.exc.SQLAlchemyError, RuntimeError) as e:
         # RuntimeError: Optuna's schema check (a database written by another Optuna version).
         raise SaberError(f"cannot open the results database {_safe(url)}: {e}") from e
@@ -148,6 +150,21 @@ def _create_tables(engine: sa.engine.Engine) -> None:
         # Two processes opening a new database at once both see no table and both create it;
         # the loser's second look finds the winner's table.
         _metadata.create_all(engine, checkfirst=True)
+
+
+@contextmanager
+def _creation_lock(url: str) -> Iterator[None]:
+    """Two first runs on a fresh SQLite file would both create Optuna's tables; the second
+    waits for the first (a server database orders its own DDL)."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        yield
+        return
+    import fcntl
+
+    with open(f"{Path(parsed.database).expanduser()}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _engine_kwargs(url: str) -> dict[str, Any]:

@@ -6,8 +6,10 @@ import os
 import signal
 import time
 
+from pathlib import Path
+
 import pytest
-from saber_testing import needs_docker, saber_sleeping, sleepers
+from saber_testing import DATA, needs_docker, saber_sleeping, sleepers
 
 pytestmark = [needs_docker, pytest.mark.docker, pytest.mark.slow]
 
@@ -29,6 +31,8 @@ def test_a_stop_kills_containers_and_fails_the_run(saber_home, tmp_path, signum,
     assert "Traceback" not in output
     time.sleep(1)
     assert sleepers() == 0
+    # No worker or task process of the stopped run is left holding the databases.
+    assert not [p for p in Path("/proc").glob("[0-9]*") if _runs_sleep(p)]
 
     from airflow import settings
     from airflow.models.dagrun import DagRun
@@ -39,3 +43,12 @@ def test_a_stop_kills_containers_and_fails_the_run(saber_home, tmp_path, signum,
         assert str(run.state) == "failed"
     finally:
         session.close()
+
+
+def _runs_sleep(proc: Path) -> bool:
+    try:
+        cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+        state = (proc / "stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return str(DATA / "cwl" / "sleep.cwl") in cmdline and state != "Z"

@@ -178,9 +178,12 @@ def test_gpu_steps_take_turns_and_ask_docker_for_gpus(saber_home, tmp_path):
         assert result.returncode == 0, result.stderr
 
 
-def test_reused_sweep_id_is_a_clear_error(saber_home, tmp_path):
+def test_a_sweep_id_given_again_resumes_the_sweep(saber_home, tmp_path):
     first = run_saber("run", str(CWL / "when_wf.cwl"), "--sweep-id", "again", "--outdir", str(tmp_path / "a"))
     assert first.returncode == 0, first.stderr
     second = run_saber("run", str(CWL / "when_wf.cwl"), "--sweep-id", "again", "--outdir", str(tmp_path / "b"))
-    assert second.returncode == 2
-    assert "already has a run again_p0000" in second.stderr and "Traceback" not in second.stderr
+    assert second.returncode == 0, second.stderr
+    before, after = (json.loads((tmp_path / d / "summary.json").read_text())["points"] for d in "ab")
+    # nothing ran again: the finished run and its outputs are kept
+    assert [p["dag_run_id"] for p in after] == [p["dag_run_id"] for p in before] == ["again_p0000"]
+    assert after[0]["outputs"].keys() == before[0]["outputs"].keys()

@@ -163,3 +163,109 @@ def test_interrupted_round_fails_its_trials_and_resume_reruns_them(tmp_path: Pat
         ("FAIL", "interrupted: the round did not finish")] * 2
     again = optimizer(tmp_path, storage, "x: [0.1, 0.2]\n").run(run_with(lambda p: p["x"]))
     assert [t.params for t in again.trials] == [{"x": 0.1}, {"x": 0.2}] and again.ok
+
+
+SMALL = """
+    x: [0.1, 0.3, 0.5, 0.7, 0.9]
+    y: {int: {low: 1, high: 3}}
+    sampler: {method: METHOD, max_iterations: 10, batch_size: 2, seed: 3}
+"""
+
+
+def _params(storage: str) -> list[tuple]:
+    study = optuna.load_study(study_name="s", storage=storage)
+    return [(t.state.name, t.user_attrs["saber_params"]["x"], t.user_attrs["saber_params"]["y"])
+            for t in study.trials]
+
+
+def _stop_in_round(n: int, run_round):
+    """A run_round that is interrupted (Ctrl-C) when its ``n``-th round starts."""
+    rounds = [0]
+
+    def run(jobs):
+        rounds[0] += 1
+        if rounds[0] == n:
+            raise KeyboardInterrupt
+        return run_round(jobs)
+    return run
+
+
+@pytest.mark.parametrize("method", ["tpe", "cmaes", "random"])
+def test_resumed_study_never_runs_a_completed_point_again(tmp_path: Path, storage: str, method: str) -> None:
+    # Stopped in round 2 again and again (the issue's case: a resumed TPE replayed its first
+    # draws), then run to the end: every completed point is distinct and the budget is whole.
+    text = SMALL.replace("METHOD", method).replace("[0.1, 0.3, 0.5, 0.7, 0.9]", "{uniform: {low: 0, high: 1}}"
+                                                    if method == "random" else "[0.1, 0.3, 0.5, 0.7, 0.9]")
+    score = run_with(lambda p: peak(p["x"], p["y"]))
+    for _ in range(3):
+        with pytest.raises(KeyboardInterrupt):
+            optimizer(tmp_path, storage, text).run(_stop_in_round(2, score))
+    optimizer(tmp_path, storage, text).run(score)
+    done = [(x, y) for state, x, y in _params(storage) if state == "COMPLETE"]
+    assert len(done) == 10 and len(set(done)) == 10
+
+
+def test_a_small_space_ends_when_every_point_ran(tmp_path: Path, storage: str) -> None:
+    text = """
+        x: [0.1, 0.5]
+        y: {int: {low: 1, high: 3}}
+        sampler: {method: tpe, max_iterations: 20, batch_size: 4, seed: 1}
+    """
+    result = optimizer(tmp_path, storage, text).run(run_with(lambda p: peak(p["x"], p["y"])))
+    assert result.stopped_by == "exhausted" and result.ok
+    assert sorted((t.params["x"], t.params["y"]) for t in result.trials) == [
+        (x, y) for x in (0.1, 0.5) for y in (1, 2, 3)]
+    again = optimizer(tmp_path, storage, text).run(run_with(lambda p: 0.0))
+    assert again.trials == [] and again.stopped_by == "exhausted"
+
+
+def test_a_seeded_study_is_reproducible_across_resumes(tmp_path: Path) -> None:
+    def history(folder: Path) -> list[tuple]:
+        folder.mkdir()
+        url = f"sqlite:///{folder / 'results.db'}"
+        score = run_with(lambda p: peak(p["x"], p["y"]))
+        with pytest.raises(KeyboardInterrupt):
+            optimizer(folder, url, SMALL.replace("METHOD", "tpe")).run(_stop_in_round(3, score))
+        optimizer(folder, url, SMALL.replace("METHOD", "tpe")).run(score)
+        return _params(url)
+
+    assert history(tmp_path / "a") == history(tmp_path / "b")
+
+
+def test_an_interrupted_round_keeps_the_runs_that_finished(tmp_path: Path, storage: str) -> None:
+    finished = run_with(lambda p: p["x"])
+
+    def recover(jobs):  # the first run had succeeded before Ctrl-C; the second had not
+        return [finished(jobs[:1])[0], None]
+
+    with pytest.raises(KeyboardInterrupt):
+        optimizer(tmp_path, storage, "x: [0.1, 0.2]\n").run(_stop_in_round(1, finished), recover=recover)
+    assert _params_x(storage) == [
+        ("COMPLETE", 0.1), ("FAIL", 0.2)]
+    again = optimizer(tmp_path, storage, "x: [0.1, 0.2]\n").run(finished)
+    assert [t.params for t in again.trials] == [{"x": 0.2}]
+
+
+def _params_x(storage: str) -> list[tuple]:
+    study = optuna.load_study(study_name="s", storage=storage)
+    return [(t.state.name, t.user_attrs["saber_params"]["x"]) for t in study.trials]
+
+
+def test_trials_a_dead_loop_left_running_are_adopted_or_run_again(tmp_path: Path, storage: str) -> None:
+    text = "x: [0.1, 0.2, 0.3]\nsampler: {method: random, max_iterations: 3}\n"
+    study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    for x in (0.1, 0.2):  # a killed loop's trials: the first run had finished, the second not
+        stale = study.ask()
+        stale.set_user_attr("saber_params", {"x": x})
+    asked: list = []
+
+    def recover(jobs):
+        asked.extend(j.point.params for j in jobs)
+        return [TrialOutcome("r0", "success", [StepScore("score", -1, 0.1)], 1.0, 0.5), None]
+
+    result = optimizer(tmp_path, storage, text).run(run_with(lambda p: p["x"]), recover=recover)
+    assert asked == [{"x": 0.1}, {"x": 0.2}]
+    assert [(t.params, t.state, t.adopted) for t in result.trials] == [
+        ({"x": 0.1}, "COMPLETE", True), ({"x": 0.2}, "COMPLETE", False), ({"x": 0.3}, "COMPLETE", False)]
+    states = [s for s, _ in _params_x(storage)]
+    assert states == ["COMPLETE", "FAIL", "COMPLETE", "COMPLETE"]

@@ -73,3 +73,58 @@ def test_secrets_go_to_the_backend_and_the_conf_holds_references(tmp_path: Path)
     assert request.conf["token"] == REF_PREFIX + variable_key("fake-secret-value")
     assert "fake-secret-value" not in json.dumps(request.conf)
     assert "fake-secret-value" not in (tmp_path / "out" / "summary.json").read_text()
+
+
+class _StoppedAfterRuns(FakeBackend):
+    """Ctrl-C arrives after the batch's runs have finished but before the loop heard of it."""
+
+    def wait(self, run_ids, *, on_progress=None):
+        super().wait(run_ids, on_progress=on_progress)
+        raise KeyboardInterrupt
+
+
+def test_an_interrupt_keeps_the_trials_whose_runs_had_succeeded(tmp_path: Path, results_db: str) -> None:
+    import optuna
+
+    sweep = yaml_writer(tmp_path, "sweep.yml")("x: [0.2, 0.6]\nsampler: {method: grid}\n")
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(RunSpec(workflow=TOOL, sweep=sweep, outdir=tmp_path / "out", sweep_id="kept"),
+                  backend=_StoppedAfterRuns(quadratic))
+    trials = optuna.load_study(study_name="kept", storage=results_db).trials
+    assert [(t.state.name, t.value) for t in trials] == [("COMPLETE", pytest.approx(0.84)), ("COMPLETE", 1.0)]
+
+
+def test_a_resume_adopts_what_a_dead_loop_left_running(tmp_path: Path, results_db: str) -> None:
+    import optuna
+
+    study = optuna.create_study(study_name="stale", storage=results_db, direction="maximize")
+    for x in (0.6, 0.9):  # a SIGKILLed loop: trial 0's run had succeeded, trial 1's was still going
+        study.ask().set_user_attr("saber_params", {"x": x})
+    backend = FakeBackend(quadratic)
+    backend.states = {"stale_t0000": "success", "stale_t0001": "running"}
+    backend.results = {"stale_t0000": FakeResult(scores={"quadratic": 1.0})}
+    sweep = yaml_writer(tmp_path, "sweep.yml")("x: [0.6, 0.9]\nsampler: {method: grid}\n")
+    summary = run_sweep(RunSpec(workflow=TOOL, sweep=sweep, outdir=tmp_path / "out", sweep_id="stale"),
+                        backend=backend)
+    assert backend.cancelled == ["stale_t0001"]  # stopped: it must not finish behind the study's back
+    assert [(p.index, p.params, p.state) for p in summary.points] == [
+        (0, {"x": 0.6}, "success"), (2, {"x": 0.9}, "success")]
+    states = [t.state.name for t in optuna.load_study(study_name="stale", storage=results_db).trials]
+    assert states == ["COMPLETE", "FAIL", "COMPLETE"] and summary.ok
+
+
+def test_a_sweep_run_again_under_its_name_keeps_what_succeeded(tmp_path: Path) -> None:
+    sweep = yaml_writer(tmp_path, "sweep.yml")("message: [a, b, c]\n")
+    backend = FakeBackend(lambda plan, inputs: FakeResult(outputs={"text": inputs["message"]}))
+    # An earlier call: point 0 succeeded, point 1 failed (and once more as -2), point 2's run was
+    # still going when its driver died.
+    backend.states = {"again_p0000": "success", "again_p0001": "failed", "again_p0001-2": "failed",
+                      "again_p0002": "running"}
+    backend.results = {"again_p0000": FakeResult(outputs={"text": "a"})}
+    summary = run_sweep(RunSpec(workflow=DATA / "cwl" / "echo.cwl", sweep=sweep, outdir=tmp_path / "out",
+                                sweep_id="again"), backend=backend)
+    assert [(p.run_id, p.state) for p in summary.points] == [
+        ("again_p0000", "success"), ("again_p0001-3", "success"), ("again_p0002-2", "success")]
+    assert sorted(backend.submitted) == ["again_p0001-3", "again_p0002-2"]
+    assert backend.cancelled == ["again_p0002"] and summary.ok
+    assert [p.outputs["text"] for p in summary.points] == ["a", "b", "c"]

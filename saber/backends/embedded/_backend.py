@@ -19,14 +19,17 @@ class EmbeddedBackend:
 
     ``own`` gives the home settings that replace the environment's (a throw-away home);
     ``template_dir`` copies a migrated database from there instead of migrating one;
-    ``single_run``: one run only (`saber cwl-runner`), so the pool is sized to the plan.
+    ``single_run``: one run only (`saber cwl-runner`), so the pool is sized to the plan;
+    ``reaper``: a watchdog cleans up (containers, runs, trials) if this process is killed
+    outright (off where the caller has its own: `saber cwl-runner`'s throw-away home).
     """
 
     name = "embedded"
 
     def __init__(self, *, home: SaberHome, workers: int | None = None, own: bool = False,
-                 template_dir: Path | None = None, single_run: bool = False) -> None:
+                 template_dir: Path | None = None, single_run: bool = False, reaper: bool = True) -> None:
         self.home, self.own, self.template_dir, self.single_run = home, own, template_dir, single_run
+        self.reaper: Any = reaper  # True until prepare() starts it
         self.workers = workers or os.cpu_count() or 2
         self.capabilities = Capabilities(shared_storage=True, stores_secrets=True, needs_dag_sync=False,
                                          parallel_runs=self.workers)
@@ -62,6 +65,11 @@ class EmbeddedBackend:
         workers = self.workers
         if self.single_run and len(plan["steps"]) == 1 and not plan["steps"][0]["scatter"]:
             workers = 1  # one task to run: a second worker process would only be forked and set up
+        if self.reaper is True:  # after activate(): it inherits this home's environment
+            from saber.backends.embedded._reaper import Reaper
+
+            self.reaper = Reaper()
+            self._stack.callback(self.reaper.release)
         runner = EmbeddedRunner(dag_file=dag_file, plan_path=dag_file.with_name(f"{plan['dag_id']}.plan.json"),
                                 workers=workers)
         self._batches = self._stack.enter_context(runner.open())
@@ -74,9 +82,15 @@ class EmbeddedBackend:
         store_variables(values)
 
     def submit(self, requests: Sequence[RunRequest]) -> None:
+        from saber.home import storage_root
+
         for req in requests:
             self._confs[req.run_id] = req.conf
             self._states[req.run_id] = "queued"
+            if self.reaper:
+                self.reaper.watch(storage_root() / ".work" / self._plan["dag_id"] / req.run_id)
+        if self.reaper:
+            self.reaper.runs(self._plan["dag_id"], [r.run_id for r in requests])
         self._pending.extend(requests)
 
     def wait(self, run_ids: Sequence[str], *,
@@ -87,13 +101,18 @@ class EmbeddedBackend:
         if batch:
             for run_id, state in self._batches.run(batch, on_progress=on_progress).items():
                 self._states[run_id] = "success" if state == "success" else "failed"
+            if self.reaper:
+                self.reaper.runs(self._plan["dag_id"], [r.run_id for r in batch], done=True)
         return {run_id: self._states.get(run_id, "failed") for run_id in run_ids}
 
     def outcome(self, run_id: str) -> RunOutcome:
         return self._records.outcome(run_id)
 
     def outputs(self, run_id: str) -> dict[str, Any]:
-        return self._records.outputs(run_id, self._confs[run_id])
+        conf = self._confs.get(run_id)
+        if conf is None:  # a run this backend did not submit (settled): its conf is in the database
+            conf = self._records.conf(run_id)
+        return self._records.outputs(run_id, conf)
 
     def annotate(self, run_id: str, note: str) -> None:
         self._records.annotate(run_id, note)
@@ -103,6 +122,11 @@ class EmbeddedBackend:
             unfinished = [r for r in run_ids if self._states.get(r) not in TERMINAL]
             self._pending = [r for r in self._pending if r.run_id not in set(unfinished)]
             self._batches.cancel(unfinished)
+
+    def settle(self, run_ids: Sequence[str]) -> dict[str, RunState | None]:
+        states = self._records.settle(list(run_ids))
+        self._states.update({r: s for r, s in states.items() if s is not None})
+        return states
 
     def close(self) -> None:
         self._stack.close()

@@ -82,15 +82,32 @@ def ensure_database(home: SaberHome, *, template_dir: Path | None = None) -> Non
     """
     from importlib.metadata import version
 
+    import fcntl
+
     marker = home.airflow_home / ".saber-db.json"
     want = {"airflow": version("apache-airflow-core")}
-    if home.database.exists() and marker.exists() and json.loads(marker.read_text()) == want:
+    if _current(home, marker, want):
         return
-    if template_dir is None:
-        _migrate(os.environ.copy(), home.database)
-    else:
-        shutil.copyfile(_template(template_dir, want["airflow"]), home.database)
-    marker.write_text(json.dumps(want))
+    # Two first runs at once on a fresh home would both migrate ("table connection already
+    # exists"): the second waits for the first, then finds the database made.
+    with open(home.airflow_home / ".migrate.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _current(home, marker, want):
+            return
+        if template_dir is None:
+            _migrate(os.environ.copy(), home.database)
+        else:
+            shutil.copyfile(_template(template_dir, want["airflow"]), home.database)
+        tmp = marker.with_name(f".{marker.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(want))
+        os.replace(tmp, marker)
+
+
+def _current(home: SaberHome, marker: Path, want: dict) -> bool:
+    try:
+        return home.database.exists() and json.loads(marker.read_text()) == want
+    except (OSError, ValueError):
+        return False
 
 
 def _migrate(env: dict[str, str], database: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from saber.backends._base import RunOutcome, StepRecord, run_state
+from saber.backends._base import RunOutcome, RunState, StepRecord, run_state
 from saber.backends._failures import log_records, outcome_error, step_error
 from saber.backends._outputs import NOTE_LIMIT, pushed_float, resolve_outputs, step_label
 
@@ -58,6 +58,29 @@ class Records:
             folder = folder / f"map_index={map_index}"
         logs = sorted(folder.glob("attempt=*.log"))
         return step_error(log_records(logs[-1].read_text(errors="replace"))) if logs else "(no task log)"
+
+    def conf(self, run_id: str) -> dict:
+        from saber.backends.embedded._compat import get_run
+
+        dr = get_run(self.session, self.dag_id, run_id)
+        self.session.commit()
+        return dict(dr.conf or {}) if dr is not None else {}
+
+    def settle(self, run_ids: list[str]) -> dict[str, RunState | None]:
+        """Final states of runs this process did not see end; one still active (its driver is
+        dead: nothing else drives an embedded run) has its containers killed and is failed."""
+        from saber.backends.embedded._compat import ACTIVE_RUN_STATES, fail_runs, get_run
+        from saber.backends.embedded._runner import kill_containers
+
+        self.session.expire_all()
+        runs = {r: get_run(self.session, self.dag_id, r) for r in run_ids}
+        self.session.commit()
+        going = [r for r, dr in runs.items() if dr is not None and dr.state in ACTIVE_RUN_STATES]
+        if going:
+            kill_containers(self.dag_id, going)
+            fail_runs(self.session, going)
+        return {r: None if dr is None else "failed" if r in going else run_state(str(dr.state))
+                for r, dr in runs.items()}
 
     def annotate(self, run_id: str, note: str) -> None:
         from saber.backends.embedded._compat import get_run

@@ -22,7 +22,7 @@ from typing import Any
 from saber.backends._base import RunProgress, RunRequest
 from saber.errors import SaberError
 
-__all__ = ["EmbeddedRunner", "RunBatches", "gpu_count"]
+__all__ = ["EmbeddedRunner", "RunBatches", "gpu_count", "kill_containers"]
 
 
 class EmbeddedRunner:
@@ -43,7 +43,7 @@ class EmbeddedRunner:
         from saber.backends.embedded._workers import init_worker
 
         session = _compat.new_session()
-        dag = _compat.sync_dag(self.dag_file, self.gpus, session)
+        dag = _synced(self.dag_file, self.gpus, session)
         _compat.warm_execution_api()
         worker_log = _compat.base_log_folder() / "saber-workers.log"  # task logs are separate files
         pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
@@ -53,6 +53,19 @@ class EmbeddedRunner:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             session.close()
+
+
+def _synced(dag_file: Path, gpus: int, session):
+    """The DAG written to the home's database. Two runs of one workflow starting at once (two
+    sweeps, a fresh home) would both insert it ("UNIQUE constraint failed: dag.dag_id"): the
+    second waits for the first, then finds the DAG there."""
+    import fcntl
+
+    from saber.backends.embedded import _compat
+
+    with open(dag_file.parent / ".sync.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _compat.sync_dag(dag_file, gpus, session)
 
 
 class RunBatches:
@@ -88,7 +101,11 @@ class RunBatches:
         from saber.backends.embedded._compat import fail_runs
 
         self.pool.shutdown(wait=False, cancel_futures=True)
-        _kill_containers(self.dag.dag_id, run_ids)
+        # The workers still busy would finish their tasks (minutes) before the pool lets this
+        # process exit: stopped now, like the containers.
+        for proc in list((getattr(self.pool, "_processes", None) or {}).values()):
+            proc.terminate()
+        kill_containers(self.dag.dag_id, run_ids)
         fail_runs(self.session, run_ids)
 
 
@@ -183,7 +200,7 @@ def _count(tis) -> dict[str, int]:
     return counts
 
 
-def _kill_containers(dag_id: str, run_ids: list[str]) -> None:
+def kill_containers(dag_id: str, run_ids: list[str]) -> None:
     """Stop the containers of interrupted runs: cwltool leaves a --cidfile per container."""
     import subprocess
 

@@ -23,6 +23,12 @@ def init_worker(plan_path: str, log_file: str) -> None:
     # from it, stops as Airflow's supervisor expects: by the default action.
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, signal.SIG_DFL)
+    # A worker, and each task process it forks, dies with its parent: a `saber run` killed
+    # outright must not leave processes holding the databases (the reaper kills the containers).
+    from saber._lifetime import die_with_parent
+
+    die_with_parent()
+    os.register_at_fork(after_in_child=die_with_parent)
     # The supervisors' own chatter goes to a file, not the user's terminal; each task's log
     # still goes to its Airflow log file.
     fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)

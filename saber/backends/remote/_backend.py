@@ -246,6 +246,19 @@ class AirflowBackend:
             state = "failed"
         self._states[run_id] = state
 
+    def settle(self, run_ids: Sequence[str]) -> dict[str, RunState | None]:
+        """A deployment runs on without its client; a run still going is failed all the same
+        (Airflow then stops its tasks): its trial runs again under the new client's eye."""
+        states: dict[str, RunState | None] = {}
+        for run_id in dict.fromkeys(run_ids):
+            self._states.pop(run_id, None)
+            if self.client.dag_run(self.dag_id, run_id) is None:
+                states[run_id] = None
+                continue
+            self._fail(run_id)
+            states[run_id] = self._states[run_id]
+        return states
+
     def close(self) -> None:
         self.client.close()
 

@@ -85,6 +85,14 @@ class BackendContract:
             ready.submit([first])
             ready.wait([first.run_id])
 
+    def test_settle_gives_final_states_and_none_for_unknown_runs(self, ready: Backend) -> None:
+        done = _request("settled", x=0.5)
+        ready.submit([done])
+        ready.wait([done.run_id])
+        assert ready.settle([done.run_id, "never-submitted"]) == {done.run_id: "success",
+                                                                   "never-submitted": None}
+        assert ready.outcome(done.run_id).state == "success"
+
     def test_cancel_keeps_finished_runs_and_is_idempotent(self, ready: Backend) -> None:
         done = _request("done", x=0.5)
         ready.submit([done])

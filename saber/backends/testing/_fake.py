@@ -103,5 +103,9 @@ class FakeBackend:
                 self.states[run_id] = "failed"
                 self.cancelled.append(run_id)
 
+    def settle(self, run_ids: Sequence[str]) -> dict[str, RunState | None]:
+        self.cancel([r for r in run_ids if r in self.states])
+        return {r: self.states.get(r) for r in run_ids}
+
     def close(self) -> None:
         self.closed = True
