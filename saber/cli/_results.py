@@ -88,28 +88,37 @@ def _print_report(report, fmt: str, out: Console) -> None:
     else:
         out.print(_trials_table(report))
         best = report.best
-        out.print("best: none yet (no complete trial)" if best is None else
-                  f"best: trial {best.number}, score {_num(best.score)} ({report.direction}), "
-                  f"parameters {json.dumps(best.params)}", markup=False)
+        if report.n_objectives > 1:
+            out.print(f"best: none, each of the {report.n_objectives} scored steps is an objective (name one "
+                      "with sampler.objective for a single best)", markup=False)
+        else:
+            out.print("best: none yet (no complete trial)" if best is None else
+                      f"best: trial {best.number}, score {_num(best.score)} ({report.direction}), "
+                      f"parameters {json.dumps(best.params)}", markup=False)
 
 
 def _trials_table(report) -> Table:
     objective = report.objective
-    others = [label for label in report.step_labels
-              if label != objective and not label.startswith(f"{objective}[")]
-    title = f"study {report.study}: {report.direction} {objective or 'score'}"
-    table = Table(title=escape(title + (f" ({report.method})" if report.method else "")),
-                  caption="* best trial")
-    for column in ("#", "parameters", "score", "state", "start", "duration s", "container s"):
-        table.add_column(column, justify="right" if column in ("#", "score", "duration s", "container s")
+    several = report.n_objectives > 1
+    # Several objectives: one score column per scored step instead of one score.
+    scores = report.step_labels if several else ["score"]
+    others = [] if several else [label for label in report.step_labels
+                                 if label != objective and not label.startswith(f"{objective}[")]
+    goal = f"{report.direction.split(',')[0]} each of {objective}" if several else \
+        f"{report.direction} {objective or 'score'}"
+    table = Table(title=escape(f"study {report.study}: {goal}" + (f" ({report.method})" if report.method else "")),
+                  caption=None if several else "* best trial")
+    for column in ("#", "parameters", *scores, "state", "start", "duration s", "container s"):
+        table.add_column(escape(column), justify="right" if column in ("#", *scores, "duration s", "container s")
                          else "left")
     if others:
         table.add_column("other scores")
     colours = {"COMPLETE": "green", "FAIL": "red", "RUNNING": "yellow", "WAITING": "dim"}
     best = report.best.number if report.best else None
     for t in report.trials:
+        values = [_num(t.steps.get(label)) for label in scores] if several else [_num(t.score)]
         cells = [f"[bold]{t.number}*[/]" if t.number == best else str(t.number),
-                 escape(", ".join(f"{k}={json.dumps(v)}" for k, v in t.params.items())), _num(t.score),
+                 escape(", ".join(f"{k}={json.dumps(v)}" for k, v in t.params.items())), *values,
                  f"[{colours.get(t.state, 'default')}]{t.state}[/]" + (escape(f": {t.error}") if t.error else ""),
                  t.start.strftime("%Y-%m-%d %H:%M:%S") if t.start else "", _secs(t.duration_s),
                  _secs(t.container_s)]

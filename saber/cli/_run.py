@@ -88,7 +88,7 @@ class Stopped(KeyboardInterrupt):
 
 
 def run(args: argparse.Namespace) -> int:
-    from saber.runs import RunSpec, run_sweep
+    from saber.runs import RunSpec, run_sweep, scores_text
 
     console = Console(stderr=True, highlight=False)
     spec = RunSpec(workflow=args.workflow, sweep=args.sweep, job=args.job, outdir=args.outdir,
@@ -96,27 +96,32 @@ def run(args: argparse.Namespace) -> int:
     backend = backend_for(args)
     where = args.airflow or str(getattr(backend, "home", None) and backend.home.dags)
     _stop_on_signals()
+    studies = []  # the study, once run_sweep has set it up
     with Live(Table(), console=console, refresh_per_second=4, transient=False) as live:
         def ready(plan: dict, count: int | None, study) -> None:
+            studies.append(study)
+            goal = f"{study.direction} {', '.join(study.objectives)}" if study else ""
             what = f"{count} point(s)" if study is None else (
-                f"study [bold]{study.name}[/] ({study.method}, {study.direction} {study.objective}"
+                f"study [bold]{study.name}[/] ({study.method}, {goal}"
                 f"{f', {count} trials' if count else ''}{f', max {study.max_time:g} s' if study.max_time else ''})")
             console.print(f"[bold]{plan['name']}[/]: {len(plan['steps'])} steps, {what}; "
                           f"DAG [cyan]{plan['dag_id']}[/] on {where}")
 
         def trial(record) -> None:
-            shown = (f"score [bold]{record.value:.6g}[/]" if record.state == "COMPLETE"
-                     else f"[red]failed[/]: {escape(str(record.error))}")
+            if record.state != "COMPLETE":
+                shown = f"[red]failed[/]: {escape(str(record.error))}"
+            elif isinstance(record.value, list):  # several objectives: each step's score
+                shown = escape(scores_text(record.value, studies[-1]))
+            else:
+                shown = f"score [bold]{record.value:.6g}[/]"
             live.console.print(f"trial {record.number}: {_short(record.params, 60)}  {shown}")
 
         summary = run_sweep(spec, backend=backend, on_ready=ready, on_trial=trial,
                             on_progress=lambda runs: live.update(_progress_table(runs)))
     console.print(_result_table(summary))
     if summary.study:
-        best = summary.study["best"]
-        console.print(f"best trial of study [bold]{summary.sweep_id}[/]: " + (
-            f"#{best['number']} {_short(best['params'])} score [bold green]{best['value']:.6g}[/]" if best
-            else "none (no trial completed)") + f"   (saber results {summary.sweep_id})")
+        console.print(f"best trial of study [bold]{summary.sweep_id}[/]: {_best(summary.study)}"
+                      f"   (saber results {summary.sweep_id})")
     console.print(f"outputs and summary.json: {summary.outdir}   ({summary.seconds:.1f} s)")
     console.print(f"see the runs in the Airflow UI: [bold]{args.airflow or 'saber ui'}[/]")
     return 0 if summary.ok else 1
@@ -151,11 +156,27 @@ def _result_table(summary) -> Table:
     for p in summary.points:
         state = p.state if p.error is None or p.state != "success" else "no score"
         colour = "green" if state == "success" else "red"
-        score = ([f"{p.score:.6g}" if p.score is not None else ""] if summary.study else [])
+        score = ([_scores(p.score)] if summary.study else [])
         shown = (_short(_brief(p.outputs)) if p.outputs is not None or not p.error
                  else f"[red]{escape(p.error if len(p.error) <= 120 else p.error[:119] + '…')}[/]")
         table.add_row(str(p.index), _short(p.params), f"[{colour}]{state}[/]", *score, shown)
     return table
+
+
+def _best(study: dict) -> str:
+    objective, best = study["objective"], study["best"]
+    if not isinstance(objective, str):
+        return f"none, each of the {len(objective)} scored steps ({', '.join(objective)}) is an objective"
+    if best is None:
+        return "none (no trial completed)"
+    return f"#{best['number']} {_short(best['params'])} score [bold green]{best['value']:.6g}[/]"
+
+
+def _scores(score: float | list[float] | None) -> str:
+    """One score, or one per objective (several scored steps)."""
+    if score is None:
+        return ""
+    return ", ".join(f"{v:.6g}" for v in score) if isinstance(score, list) else f"{score:.6g}"
 
 
 def _brief(value):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -9,26 +10,59 @@ from saber._yaml import key_line, plain, read_yaml
 from saber.cwl._types import coerce, type_name
 from saber.errors import InputError
 
-__all__ = ["load_job", "check_inputs", "absolute_locations"]
+__all__ = ["load_job", "job_floats", "warn_ignored_keys", "check_inputs", "absolute_locations"]
+
+log = logging.getLogger(__name__)
 
 
 def load_job(path: Path, plan: dict) -> dict[str, Any]:
-    """Read a job file; every value is checked against the workflow input it names."""
+    """Read a job file; every value is checked against the workflow input it names.
+
+    Keys that name no workflow input are dropped, as cwltool drops them: SABER's job files carry
+    their own (`_saber_bucket`) and one job file often serves several workflows. The caller
+    says so once with ``warn_ignored_keys``; a typo in a sweep is still an error (saber.sweep).
+    """
+    doc = _read_job(path)
+    types = {i["id"]: i["type"] for i in plan["inputs"]}
+    job: dict[str, Any] = {}
+    for key in doc:
+        if key not in types:
+            continue
+        line = key_line(doc, key)
+        value = coerce(plain(doc[key]), types[key], file=str(path), line=line, field=str(key))
+        job[key] = absolute_locations(value, path.parent)
+    return job
+
+
+def warn_ignored_keys(path: Path, plan: dict) -> list[str]:
+    """Log one warning naming the job file's keys that are no workflow input; returns them."""
+    doc, inputs = _read_job(path), [i["id"] for i in plan["inputs"]]
+    ignored = [str(key) for key in doc if key not in inputs]
+    if ignored:
+        first = key_line(doc, ignored[0])
+        one = len(ignored) == 1
+        log.warning("%s: ignoring job %s %s, which %s of workflow %s (inputs: %s), as cwltool does",
+                    f"{path}:{first}" if first else path, "key" if one else "keys",
+                    ", ".join(repr(k) for k in ignored), "is no input" if one else "are no inputs",
+                    plan["name"], ", ".join(inputs) or "none")
+    return ignored
+
+
+def job_floats(path: Path) -> dict[str, str]:
+    """The job file's floats as written (saber.cwl._floats), so that a tool's command line shows
+    `2.50` or `1e-05` just as cwltool shows them."""
+    from saber.cwl._floats import float_texts
+
+    return float_texts(_read_job(path))
+
+
+def _read_job(path: Path) -> dict:
     doc = read_yaml(path, "job file")
     if doc is None:
         return {}
     if not isinstance(doc, dict):
         raise InputError("a job file must be a mapping of input names to values", file=str(path), line=1)
-    types = {i["id"]: i["type"] for i in plan["inputs"]}
-    job: dict[str, Any] = {}
-    for key in doc:
-        line = key_line(doc, key)
-        if key not in types:
-            raise InputError(f"'{key}' is not an input of the workflow (inputs: {', '.join(types)})",
-                             file=str(path), line=line, field=str(key))
-        value = coerce(plain(doc[key]), types[key], file=str(path), line=line, field=str(key))
-        job[key] = absolute_locations(value, path.parent)
-    return job
+    return doc
 
 
 def check_inputs(job: dict, plan: dict, *, file: str | None = None) -> None:

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
+from saber.cwl._errors import as_input_error
 from saber.errors import InputError
 
 __all__ = ["load_process", "loading_context", "warm_schema"]
-
-# cwltool/schema-salad prefix each problem with "file.cwl:LINE:COL:"; the first one is the cause.
-_PLACE = re.compile(r"^[ \t]*(?:file://)?(?P<file>[^\s:][^:\n]*):(?P<line>\d+):(?P<col>\d+):[ \t]*(?P<msg>.*)$", re.M)
-_FIELD = re.compile(r"field [`'\"](?P<field>[\w$]+)[`'\"]", re.I)
-
 
 _extensions_on = False
 
@@ -87,42 +82,10 @@ def load_process(path: str | Path):
     try:
         return load_tool(uri, loading_context())
     except (ValidationException, WorkflowException) as e:
-        raise _as_input_error(str(e), path) from e
+        raise as_input_error(e, path) from e
     except FileNotFoundError as e:
         raise InputError(f"file not found: {e.filename or e}", file=path) from e
     except Exception as e:  # ruamel/yaml errors surface under several types
-        raise _as_input_error(str(e), path) from e
+        raise as_input_error(e, path) from e
     finally:
         quiet.setLevel(level)
-
-
-def _as_input_error(text: str, path: Path) -> InputError:
-    """Pick the innermost file:line of a cwltool message and keep the whole text readable."""
-    places = list(_PLACE.finditer(text))
-    if not places:
-        return InputError(_tidy(text), file=path)
-    # The deepest place names the actual problem; its message may continue on unprefixed lines.
-    last = places[-1]
-    detail = _tidy(last.group("msg") + " " + text[last.end():])
-    context = [m.group("msg").strip() for m in places[:-1] if m.group("msg").strip()]
-    field = None
-    for line in [detail, *reversed(context)]:
-        if found := _FIELD.findall(line):
-            field = found[-1]
-            break
-    return InputError(detail or "; ".join(context[-2:]), file=_resolve_file(last.group("file"), path),
-                      line=int(last.group("line")), field=field)
-
-
-def _resolve_file(name: str, origin: Path) -> str:
-    """cwltool prints paths relative to the cwd or the document; show one a user can open."""
-    for candidate in (Path(name), origin.parent / name):
-        if candidate.exists():
-            if candidate.resolve() == origin.resolve():
-                return str(origin)
-            return str(candidate.resolve())
-    return name
-
-
-def _tidy(text: str) -> str:
-    return " ".join(text.split())[:2000]

@@ -33,8 +33,9 @@ def coerce(value: Any, cwl_type: Any, *, file: str | None = None, line: int | No
            field: str | None = None) -> Any:
     """Return `value` converted to `cwl_type`, or raise InputError saying expected vs got.
 
-    Ints are accepted for float/double (and become floats); nothing else is widened: a bool is
-    not an int and 2.0 is not an int. File and Directory need a `{class: …, path|location}`
+    Ints are accepted for float/double and stay ints, as cwltool keeps them: an int job value
+    1 is `1` on the tool's command line, not `1.0`. Nothing else is widened: a bool is not an
+    int and 2.0 is not an int. File and Directory need a `{class: …, path|location}`
     mapping. Containers in the result are new plain dicts and lists, never the caller's.
     """
     try:
@@ -107,7 +108,7 @@ def _coerce(value: Any, cwl_type: Any) -> Any:
 
 
 def _union(value: Any, members: list[Any]) -> Any:
-    # Exact matches first so ["float", "int"] keeps 3 an int rather than widening it.
+    # Exact matches first so that ["float", "int"] takes 3 as the int member.
     for exact in (True, False):
         for member in members:
             if exact and not _fits_exactly(value, member):
@@ -152,7 +153,7 @@ def _primitive(value: Any, name: str) -> Any:
             raise _fail(name, value, f" (write {int(value)} for an {name})")
     elif name in ("float", "double"):
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            return value
     elif name == "string":
         if isinstance(value, str):
             return str(value)

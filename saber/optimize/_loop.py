@@ -31,12 +31,18 @@ class StudySpec:
     name: str
     method: str
     direction: str
-    objective: str  # task id of the scored step whose score is the trial's value
+    # Task id of the scored step whose score is the trial's value; several (no sampler.objective
+    # and several scored steps): a multi-objective study, the trial's values their scores in order.
+    objective: str | tuple[str, ...]
     max_iterations: int | None  # the study's total; None: the grid's size
     batch_size: int | None  # None: as many as the method allows (all of a grid)
     seed: int = 0
     max_time: float | None = None
     attrs: dict[str, Any] = field(default_factory=dict)  # workflow, sweep, DAG id: shown by `saber results`
+
+    @property
+    def objectives(self) -> tuple[str, ...]:
+        return (self.objective,) if isinstance(self.objective, str) else tuple(self.objective)
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,7 @@ class TrialRecord:
     number: int
     params: dict[str, Any]
     state: str  # COMPLETE or FAIL
-    value: float | None
+    value: float | list[float] | None  # a list, one per objective, in a multi-objective study
     outcome: TrialOutcome
     error: str | None
     adopted: bool = False  # settled after its round was cut short (its run had already ended)
@@ -83,7 +89,7 @@ class LoopResult:
     study: str
     direction: str
     trials: list[TrialRecord]  # those run by this call
-    best: dict | None  # {"number", "params", "value"} over the whole study
+    best: dict | None  # {"number", "params", "value"} over the whole study; None for several objectives
     stopped_by: str  # "max_iterations", "grid", "max_time", "exhausted" (no unseen point left)
     seconds: float
 
@@ -121,21 +127,21 @@ class Optimizer:
 
         existing = {s.study_name: s for s in optuna.get_all_study_summaries(self.storage)}
         sampler = self._sampler(existing[self.spec.name].n_trials if self.spec.name in existing else 0)
+        wanted = [optuna.study.StudyDirection.MAXIMIZE if self.spec.direction == "maximize"
+                  else optuna.study.StudyDirection.MINIMIZE] * len(self.spec.objectives)
         if self.spec.name in existing:
             old = existing[self.spec.name]
-            wanted = optuna.study.StudyDirection.MAXIMIZE if self.spec.direction == "maximize" \
-                else optuna.study.StudyDirection.MINIMIZE
-            if old.direction != wanted:
-                raise InputError(f"study '{self.spec.name}' was created to "
-                                 f"{old.direction.name.lower()}, not {self.spec.direction}; give "
-                                 "another --study name", field="sampler.direction")
+            if list(old.directions) != wanted:
+                raise InputError(f"study '{self.spec.name}' was created to {_goal(old.directions)}, not "
+                                 f"{_goal(wanted)}; give another --study name", field="sampler.direction")
             if old.user_attrs.get("saber_dag_id") not in (None, self.spec.attrs.get("saber_dag_id")):
                 raise InputError(f"study '{self.spec.name}' belongs to workflow "
                                  f"{old.user_attrs.get('saber_workflow')}; give another --study name")
         study = optuna.create_study(study_name=self.spec.name, storage=self.storage, sampler=sampler,
-                                    direction=self.spec.direction, load_if_exists=True)
+                                    directions=wanted, load_if_exists=True)
         if self.spec.name not in existing:
-            attrs = {"saber_method": self.spec.method, "saber_objective": self.spec.objective,
+            objective = self.spec.objective if isinstance(self.spec.objective, str) else list(self.spec.objective)
+            attrs = {"saber_method": self.spec.method, "saber_objective": objective,
                      "saber_created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                      **self.spec.attrs}
             for key, value in attrs.items():
@@ -282,20 +288,18 @@ class Optimizer:
             self._seen.discard(param_key(job.point.params))  # not run to the end: may come again
         return TrialRecord(number, job.point.params, state, value, outcome, error)
 
-    def _value(self, outcome: TrialOutcome) -> tuple[float | None, str | None]:
-        """The objective: the scored step's score (the mean over its instances if scattered)."""
+    def _value(self, outcome: TrialOutcome) -> tuple[float | list[float] | None, str | None]:
+        """The objective: the scored step's score (the mean over its instances if scattered);
+        for several objectives, the list of their scores."""
         if outcome.state != "success":
             return None, outcome.error or f"the DAG run ended {outcome.state}"
-        mine = [s for s in outcome.scores if s.task_id == self.spec.objective]
-        if not mine:
-            return None, f"step '{self.spec.objective}' reported no score (was it skipped?)"
-        missing = [s for s in mine if s.score is None]
-        if missing:
-            return None, f"step '{self.spec.objective}' printed no line matching its score_format"
-        value = sum(s.score for s in mine) / len(mine)
-        if not math.isfinite(value):
-            return None, f"step '{self.spec.objective}' scored {value}"
-        return value, None
+        values = []
+        for task_id in self.spec.objectives:
+            value, error = _step_value(outcome, task_id)
+            if error is not None:
+                return None, error
+            values.append(value)
+        return (values[0] if isinstance(self.spec.objective, str) else values), None
 
     def _settle_interrupted(self, study, jobs: list[TrialJob], recover: Recover | None,
                             records: list[TrialRecord], on_trial) -> None:
@@ -366,6 +370,25 @@ class Optimizer:
         return out
 
 
+def _step_value(outcome: TrialOutcome, task_id: str) -> tuple[float | None, str | None]:
+    mine = [s for s in outcome.scores if s.task_id == task_id]
+    if not mine:
+        return None, f"step '{task_id}' reported no score (was it skipped?)"
+    missing = [s for s in mine if s.score is None]
+    if missing:
+        return None, f"step '{task_id}' printed no line matching its score_format"
+    value = sum(s.score for s in mine) / len(mine)
+    if not math.isfinite(value):
+        return None, f"step '{task_id}' scored {value}"
+    return value, None
+
+
+def _goal(directions) -> str:
+    """What a study's directions ask for: "maximize", or "maximize 2 scores" for several objectives."""
+    kinds = sorted({d.name.lower() for d in directions})
+    return ",".join(kinds) + ("" if len(directions) == 1 else f" {len(directions)} scores")
+
+
 def _key(params: dict | None) -> str:
     return json.dumps(params, sort_keys=True, default=str)
 
@@ -373,6 +396,8 @@ def _key(params: dict | None) -> str:
 def _best(study) -> dict | None:
     from optuna.trial import TrialState
 
+    if len(study.directions) > 1:
+        return None  # each scored step is an objective: there is no single best trial
     if not any(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
         return None
     best = study.best_trial

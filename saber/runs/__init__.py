@@ -3,7 +3,8 @@ and `saber cwl-runner` (one process, one job)."""
 
 from saber.runs._cwl_runner import run_cwl
 from saber.runs._batch import run_batch
+from saber.runs._study import scores_text
 from saber.runs._sweep import PointResult, RunSpec, Summary, compile_workflow, prepare_points, run_sweep
 
 __all__ = ["PointResult", "RunSpec", "Summary", "compile_workflow", "prepare_points", "run_batch", "run_cwl",
-           "run_sweep"]
+           "run_sweep", "scores_text"]

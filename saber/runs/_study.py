@@ -16,7 +16,7 @@ from saber.backends import Backend, RunOutcome, RunProgress, RunRequest
 from saber.optimize import StepScore, StudySpec, TrialJob, TrialOutcome, TrialRecord
 from saber.sweep import SearchSpace
 
-__all__ = ["run_study", "trial_note", "trial_outcome"]
+__all__ = ["run_study", "scores_text", "trial_note", "trial_outcome"]
 
 
 def run_study(plan: dict, study: StudySpec, space: SearchSpace, *, backend: Backend,
@@ -93,7 +93,14 @@ def trial_outcome(outcome: RunOutcome) -> TrialOutcome:
 def trial_note(record: TrialRecord, study: StudySpec) -> str:
     """The run's note in the Airflow UI: which trial it was and what it scored."""
     if record.state == "COMPLETE":
-        head = f"saber study {study.name}, trial {record.number}: {study.objective} score {record.value:.6g}"
+        head = f"saber study {study.name}, trial {record.number}: {scores_text(record.value, study)}"
     else:
         head = f"saber study {study.name}, trial {record.number}: failed, {record.error}"
     return f"{head}\nparameters: {json.dumps(record.params, default=str)}"
+
+
+def scores_text(value: float | list[float], study: StudySpec) -> str:
+    """A trial's scores for people: "evaluate score 0.5", or "scores: evaluate 0.5, loss 0.25"."""
+    if isinstance(value, list):
+        return "scores: " + ", ".join(f"{task} {v:.6g}" for task, v in zip(study.objectives, value))
+    return f"{study.objective} score {value:.6g}"

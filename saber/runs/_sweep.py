@@ -37,7 +37,7 @@ class PointResult:
     state: str
     outputs: dict | None = None
     conf: dict = field(default_factory=dict)
-    score: float | None = None  # the objective's score, for a scored workflow
+    score: float | list[float] | None = None  # the objective's score (one per objective if several)
     error: str | None = None  # why a trial failed (its run, or a score that never matched)
 
 
@@ -94,12 +94,14 @@ def _sweep_and_target(plan: dict, spec: RunSpec):
 
 def _requester(plan: dict, spec: RunSpec, sweep_id: str) -> Callable[[Any, str, dict], RunRequest]:
     """A function making the DAG run request of one point: its job order checked, its conf."""
-    from saber.cwl._job import check_inputs, load_job
+    from saber.cwl._job import check_inputs, job_floats, load_job
     from saber.execution._secrets import conceal_inputs
     from saber.plan import run_conf, wire_safe
 
     base = load_job(spec.job, plan) if spec.job else {}
     base, _ = conceal_inputs(base, plan.get("secrets", []))
+    # The job's floats as written travel with the run, as `saber cwl-runner` sends cwltool's.
+    floats = {"floats": texts} if spec.job and (texts := job_floats(spec.job)) else {}
 
     def request(point, run_id: str, extra: dict) -> RunRequest:
         _no_swept_secrets(plan, point, spec.sweep)
@@ -107,7 +109,7 @@ def _requester(plan: dict, spec: RunSpec, sweep_id: str) -> Callable[[Any, str, 
         check_inputs({**{i["id"]: i.get("default") for i in plan["inputs"]}, **inputs}, plan,
                      file=str(spec.job) if spec.job else None)
         conf = run_conf(inputs, {"sweep_id": sweep_id, **extra, "params": point.params,
-                                 "step_inputs": wire_safe(point.step_inputs)})
+                                 "step_inputs": wire_safe(point.step_inputs), **floats})
         return RunRequest(run_id=run_id, conf=conf)
     return request
 
@@ -182,6 +184,10 @@ def run_sweep(spec: RunSpec, *, backend: Backend,
     lease = None
     try:
         plan, prepared = boot(backend, _compile_and_prepare, spec, sweep_id)
+        if spec.job:  # here, not where the job is read: that happens more than once
+            from saber.cwl._job import warn_ignored_keys
+
+            warn_ignored_keys(spec.job, plan)
         # One driver per study or sweep name: a second `saber run --study S` is refused while
         # this one lives (before anything of this run is submitted or settled).
         lease = Lease(results_url(), sweep_id, command=" ".join(sys.argv))
@@ -237,7 +243,8 @@ def _run_study(plan: dict, spec: RunSpec, name: str, backend: Backend, outdir: P
         points.append(PointResult(index=record.number, params=record.params, run_id=req.run_id,
                                   state=record.outcome.state, outputs=outputs, conf=req.conf,
                                   score=record.value, error=record.error))
-    info = {"name": name, "direction": study.direction, "objective": study.objective, "method": study.method,
+    objective = study.objective if isinstance(study.objective, str) else list(study.objective)
+    info = {"name": name, "direction": study.direction, "objective": objective, "method": study.method,
             "best": result.best, "stopped_by": result.stopped_by}
     return Summary(workflow=str(spec.workflow), dag_id=plan["dag_id"], sweep_id=name, outdir=outdir,
                    points=points, seconds=time.monotonic() - started, study=info)

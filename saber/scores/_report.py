@@ -89,7 +89,8 @@ class StudyReport:
     dag_id: str | None
     created: str | None
     trials: list[TrialRow]
-    best: TrialRow | None
+    best: TrialRow | None  # None for several objectives: no trial is best at all of them
+    n_objectives: int = 1  # several: each scored step's score is an objective (no sampler.objective)
 
     @property
     def param_labels(self) -> list[str]:
@@ -109,7 +110,7 @@ def study_row(study: Any, trials: Sequence[FrozenTrial]) -> StudyRow:
         states[t.state.name] = states.get(t.state.name, 0) + 1
     best = _best(study.directions, trials)
     return StudyRow(name=study.study_name, direction=_direction(study.directions),
-                    method=attrs.get("saber_method"), objective=attrs.get("saber_objective"),
+                    method=attrs.get("saber_method"), objective=_objective(attrs),
                     workflow=attrs.get("saber_workflow"), created=attrs.get("saber_created"),
                     states=states, best_value=None if best is None else best.value)
 
@@ -124,10 +125,11 @@ def build_report(name: str, directions: Sequence[StudyDirection], user_attrs: Ma
     best = _best(directions, trials)
     return StudyReport(
         study=name, direction=_direction(directions), method=user_attrs.get("saber_method"),
-        objective=user_attrs.get("saber_objective"), workflow=user_attrs.get("saber_workflow"),
+        objective=_objective(user_attrs), workflow=user_attrs.get("saber_workflow"),
         sweep=user_attrs.get("saber_sweep"), dag_id=user_attrs.get("saber_dag_id"),
         created=user_attrs.get("saber_created"), trials=rows,
-        best=None if best is None else next(r for r in rows if r.number == best.number))
+        best=None if best is None else next(r for r in rows if r.number == best.number),
+        n_objectives=len(directions))
 
 
 def report_json(report: StudyReport) -> dict[str, Any]:
@@ -178,6 +180,12 @@ def _best(directions: Sequence[StudyDirection], trials: Sequence[FrozenTrial]) -
     sign = -1.0 if directions[0] == StudyDirection.MAXIMIZE else 1.0
     done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
     return min(done, key=lambda t: (sign * t.value, t.number), default=None)
+
+
+def _objective(attrs: Mapping[str, Any]) -> str | None:
+    """The objective step, or "a, b" for a study of several (stored as a list)."""
+    objective = attrs.get("saber_objective")
+    return ", ".join(objective) if isinstance(objective, list) else objective
 
 
 def _direction(directions: Sequence[StudyDirection]) -> str:

@@ -156,8 +156,6 @@ def test_run_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path, ar
                  "{job}: field 'n': required input 'n' (int) has no value", id="missing-required"),
     pytest.param(SAMPLE, "size: 48\nn_blobs: many\n",
                  "{job}:2: field 'n_blobs': expected int, got string 'many'", id="wrong-type"),
-    pytest.param(SAMPLE, "size: 48\nshape: cube\n",
-                 "{job}:2: field 'shape': 'shape' is not an input of the workflow", id="unknown-input"),
 ])
 def test_run_bad_job(capsys: pytest.CaptureFixture[str], write: Write, workflow: Path, job: str,
                      expected: str) -> None:

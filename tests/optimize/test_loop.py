@@ -269,3 +269,39 @@ def test_trials_a_dead_loop_left_running_are_adopted_or_run_again(tmp_path: Path
         ({"x": 0.1}, "COMPLETE", True), ({"x": 0.2}, "COMPLETE", False), ({"x": 0.3}, "COMPLETE", False)]
     states = [s for s, _ in _params_x(storage)]
     assert states == ["COMPLETE", "FAIL", "COMPLETE", "COMPLETE"]
+def several(tmp_path: Path, storage: str, text: str, objective: str | tuple[str, ...]) -> Optimizer:
+    sweep = load_sweep(yaml_writer(tmp_path, "sweep.yml")(text))
+    spec = StudySpec(name="m", method=sweep.method, direction=sweep.direction, objective=objective,
+                     max_iterations=sweep.max_iterations, batch_size=sweep.batch_size)
+    return Optimizer(spec, search_space(sweep, TARGET), storage)
+
+
+def two_scores(jobs: list[TrialJob]) -> list[TrialOutcome]:
+    """Steps 'score' (x) and 'loss' (2x, none for x = 0.4), reported loss first."""
+    out = []
+    for job in jobs:
+        x = job.point.inputs["x"]
+        out.append(TrialOutcome(f"r{job.number}", "success", [StepScore("loss", -1, None if x == 0.4 else 2 * x),
+                                                               StepScore("score", -1, x)], 0.1, 0.05))
+    return out
+
+
+def test_several_objectives_are_every_scored_steps_score(tmp_path: Path, storage: str) -> None:
+    text = "x: [0.2, 0.4, 0.6]\nsampler: {direction: minimize}\n"
+    result = several(tmp_path, storage, text, ("score", "loss")).run(two_scores)
+    by_x = {t.params["x"]: t for t in result.trials}
+    assert (by_x[0.2].value, by_x[0.6].value) == ([0.2, 0.4], [0.6, 1.2])  # in the objectives' order
+    assert by_x[0.4].state == "FAIL" and by_x[0.4].error == "step 'loss' printed no line matching its score_format"
+    assert result.best is None  # no trial is best at both
+    study = optuna.load_study(study_name="m", storage=storage)
+    assert study.directions == [optuna.study.StudyDirection.MINIMIZE] * 2
+    assert sorted(t.values for t in study.trials if t.values) == [[0.2, 0.4], [0.6, 1.2]]
+    assert study.user_attrs["saber_objective"] == ["score", "loss"]
+
+
+def test_a_study_keeps_its_number_of_objectives(tmp_path: Path, storage: str) -> None:
+    from saber.errors import InputError
+
+    several(tmp_path, storage, "x: [0.2]\n", ("score", "loss")).run(two_scores)
+    with pytest.raises(InputError, match="study 'm' was created to maximize 2 scores, not maximize; give another"):
+        several(tmp_path, storage, "x: [0.2]\n", "score").run(two_scores)

@@ -128,3 +128,38 @@ def test_a_sweep_run_again_under_its_name_keeps_what_succeeded(tmp_path: Path) -
     assert sorted(backend.submitted) == ["again_p0001-3", "again_p0002-2"]
     assert backend.cancelled == ["again_p0002"] and summary.ok
     assert [p.outputs["text"] for p in summary.points] == ["a", "b", "c"]
+def two_scores(plan: dict, inputs: dict) -> FakeResult:
+    x = float(inputs["x"])
+    return FakeResult(scores={"first": x, "second": 1 - x})
+
+
+@pytest.mark.parametrize("sweep_text", [
+    pytest.param("x: [0.2, 0.6]\nsampler: {method: grid}\n", id="grid"),
+    pytest.param("x: [0.2, 0.6]\nsampler: {method: random, max_iterations: 2}\n", id="random"),
+    pytest.param(None, id="no-sweep"),
+])
+def test_several_scored_steps_run_without_an_objective(tmp_path: Path, sweep_text: str | None) -> None:
+    sweep = yaml_writer(tmp_path, "sweep.yml")(sweep_text) if sweep_text else None
+    job = yaml_writer(tmp_path, "job.yml")("x: 0.2\n")
+    backend = FakeBackend(two_scores)
+    summary = run_sweep(RunSpec(workflow=DATA / "cwl" / "two_scores_wf.cwl", sweep=sweep, job=job,
+                                outdir=tmp_path / "out", sweep_id="two"), backend=backend)
+    assert summary.ok and summary.study["objective"] == ["first", "second"] and summary.study["best"] is None
+    by_x = {p.params.get("x", 0.2): p.score for p in summary.points}
+    assert by_x[0.2] == pytest.approx([0.2, 0.8])  # every scored step's score, in plan order
+    assert any(": scores: first 0.2, second 0.8\n" in note for note in backend.notes.values())
+    written = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert [0.2, 0.8] in [p["score"] for p in written["points"]]
+
+
+def test_job_keys_that_are_no_input_are_dropped_with_one_warning(tmp_path: Path,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    job = yaml_writer(tmp_path, "job.yml")("x: 0.5\n_saber_bucket: b\n")
+    sweep = yaml_writer(tmp_path, "sweep.yml")("x: [0.2, 0.6]\nsampler: {method: grid}\n")
+    backend = FakeBackend(quadratic)
+    summary = run_sweep(RunSpec(workflow=TOOL, sweep=sweep, job=job, outdir=tmp_path / "out"), backend=backend)
+    assert summary.ok
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [f"{job}:2: ignoring job key '_saber_bucket', which is no input of workflow quadratic "
+                        "(inputs: fail_above, x), as cwltool does"]
+    assert all("_saber_bucket" not in json.dumps(r.conf) for r in backend.submitted.values())

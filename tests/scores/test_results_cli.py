@@ -157,3 +157,48 @@ def test_plots_skipped_with_a_note(store: ResultsStore, results, tmp_path: Path,
     assert [line.removeprefix("note: ") for line in err.splitlines() if line.startswith("note: ")] == notes
     assert sorted(p.name for p in (tmp_path / "plots").glob("*")) == sorted(
         f"{name}.{ext}" for name in written for ext in ("html", "png"))
+
+
+def write_two_objective_study(store: ResultsStore, name: str = "two") -> str:
+    """A study of two objectives (two scored steps, no sampler.objective), as the optimizer
+    writes it: each trial's values are the steps' scores, in the objectives' order."""
+    import optuna
+    from optuna.distributions import FloatDistribution
+
+    study = optuna.create_study(study_name=name, storage=store.storage, directions=["maximize", "maximize"])
+    study.set_user_attr("saber_method", "grid")
+    study.set_user_attr("saber_objective", ["first", "second"])
+    for number, x in enumerate((0.2, 0.5, 0.8)):
+        values = [x, 1 - x]
+        study.add_trial(optuna.trial.create_trial(params={"x": x}, distributions={"x": FloatDistribution(0, 1)},
+                                                  values=values, user_attrs={"saber_params": {"x": x}}))
+        for task, score in zip(("first", "second"), values):
+            store.record_score(study=name, trial_number=number, run_id=f"r{number}", task_id=task, score=score)
+    return name
+
+
+def test_a_study_of_several_objectives(store: ResultsStore, results) -> None:
+    write_two_objective_study(store)
+    code, out, _ = results()
+    row = next(line for line in out.splitlines() if "two" in line)
+    assert code == 0 and [cell.strip() for cell in row.split("│")[1:-1]][:7] == [
+        "two", "grid", "max first, second", "3", "3", "0", ""]  # no best value: two objectives
+    code, out, _ = results("two")
+    lines = out.splitlines()
+    header = next(line for line in lines if "parameters" in line)
+    assert code == 0 and "first" in header and "second" in header and "score" not in header
+    assert any("x=0.2" in line and "0.2" in line and "0.8" in line and "COMPLETE" in line for line in lines)
+    assert not any("*" in line for line in lines)
+    assert lines[-1].startswith("best: none, each of the 2 scored steps is an objective")
+    code, out, _ = results("two", "--format", "json")
+    report = json.loads(out)
+    assert report["best"] is None and report["trials"][0]["steps"] == {"first": 0.2, "second": 0.8}
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_plots_of_several_objectives_one_set_per_step(store: ResultsStore, results, tmp_path: Path) -> None:
+    write_two_objective_study(store)
+    code, _, err = results("two", "--plots", str(tmp_path / "plots"))
+    assert code == 0 and "Traceback" not in err
+    assert sorted(p.name for p in (tmp_path / "plots").glob("*.png")) == sorted(
+        f"{plot}-{step}.png" for plot in ("history", "slice", "importance") for step in ("first", "second"))

@@ -14,7 +14,6 @@ CWL = Path(__file__).resolve().parents[1] / "data" / "cwl"
 INVALID = CWL / "invalid"
 
 
-
 def load_error(path: Path) -> InputError:
     with pytest.raises(InputError) as info:
         load_process(path)
@@ -46,6 +45,22 @@ def test_a_directory_is_not_a_cwl_file(tmp_path: Path) -> None:
     pytest.param("unknown_source", "unknown_source", 9, "source",
                  r"Field 'source' references unknown identifier 'nowhere'", id="unknown-source"),
     pytest.param("no_class", "no_class", 1, None, r"Missing 'class' field", id="no-class"),
+    # schema-salad lists the unknown `source` say/text first; it only follows from the missing file.
+    pytest.param("missing_run_then_source", "missing_run_then_source", 9, "run",
+                 r"^Field 'run' contains undefined reference to '.*no_such_tool\.cwl'$",
+                 id="missing-run-file-before-its-consequences"),
+    # cwltool's checker writes one problem over two places: the source's, then the sink's.
+    pytest.param("incompatible_source", "incompatible_source", 5, None,
+                 r"""^Source 'message' of type "string" is incompatible with sink 'times' of type "int"$""",
+                 id="source-incompatible-with-sink"),
+    pytest.param("dev_version", "dev_version", 1, "cwlVersion",
+                 r"^'v1\.3\.0-dev1' is not supported: saber runs CWL v1\.0, v1\.1 and v1\.2$",
+                 id="cwlVersion-dev"),
+    pytest.param("runs_dev_version", "dev_version", 1, "cwlVersion",
+                 r"^'v1\.3\.0-dev1' is not supported: saber runs CWL v1\.0, v1\.1 and v1\.2$",
+                 id="cwlVersion-dev-in-the-run-tool"),
+    pytest.param("bad_version", "bad_version", 1, "cwlVersion",
+                 r"^'v0\.9' is not supported: saber runs CWL v1\.0, v1\.1 and v1\.2$", id="cwlVersion-v0.9"),
 ])
 def test_invalid_cwl(name: str, file: str, line: int, field: str | None, message: str) -> None:
     error = load_error(INVALID / f"{name}.cwl")
@@ -54,11 +69,18 @@ def test_invalid_cwl(name: str, file: str, line: int, field: str | None, message
     assert "\n" not in str(error)
     assert str(error).startswith(f"{INVALID / file}.cwl:{line}: ")
     assert re.search(message, error.message)
+    assert "--enable-dev" not in error.message
+
+
+def test_only_the_first_problem_is_shown() -> None:
+    # Two incompatible links: the message is the first cwltool reports, whole, and nothing of
+    # the second.
+    error = load_error(INVALID / "incompatible_source.cwl")
+    assert "with sink 'times'" in error.message and "count" not in error.message
 
 
 @pytest.mark.parametrize("name, message", [
     pytest.param("not_cwl", "must be a dict", id="a-list"),
-    pytest.param("bad_version", "no longer supports pre CWL v1.0 documents", id="cwlVersion-v0.9"),
 ])
 def test_invalid_cwl_without_a_line(name: str, message: str) -> None:
     path = INVALID / f"{name}.cwl"
