@@ -152,6 +152,7 @@ class CwlStepOperator(_StepBase):
 
     def _push_run(self, ti, run: ToolRun) -> None:
         ti.xcom_push(key="container_s", value=run.container_s)
+        ti.xcom_push(key="cached", value=run.cached)
         if self.step.get("score_format"):
             found = self._score(run)
             ti.xcom_push(key="score", value=found.score if found else None)
@@ -173,6 +174,7 @@ class CwlStepOperator(_StepBase):
             runs.append(self._run(context, job, f"job{j}") if when_true(self.step, job, reqs) else None)
         ti = context["ti"]
         ti.xcom_push(key="container_s", value=sum(run.container_s for run in runs if run))
+        ti.xcom_push(key="cached", value=bool(runs) and all(run.cached for run in runs if run))
         if self.step.get("score_format"):
             self._push_mean_score(ti, {j: run for j, run in enumerate(runs) if run})
         return nest([run.outputs if run else None for run in runs], shape)
@@ -204,7 +206,7 @@ class CwlStepOperator(_StepBase):
         return found
 
     def _run(self, context, job: dict, sub: str | None = None) -> ToolRun:
-        from saber.execution import run_tool
+        from saber.execution import StepCache, run_cached, run_tool
 
         ti = context["ti"]
         where = Path(self.dag_id) / context["run_id"] / self.step["task_id"]
@@ -215,7 +217,19 @@ class CwlStepOperator(_StepBase):
         if sub:
             where = where / sub
         conf = context["dag_run"].conf or {}
-        floats = {**self.plan.get("floats", {}), **(conf.get(CONF_KEY) or {}).get("floats", {})}
-        return run_tool(self.step, job, floats=floats, outdir=root / where,
-                        workdir=root / ".work" / where / f"try{ti.try_number}",
-                        echo=lambda stream, line: self.log.info("[%s] %s", stream, line))
+        own = conf.get(CONF_KEY) or {}
+        floats = {**self.plan.get("floats", {}), **own.get("floats", {})}
+
+        def run() -> ToolRun:
+            return run_tool(self.step, job, floats=floats, outdir=root / where,
+                            workdir=root / ".work" / where / f"try{ti.try_number}",
+                            echo=lambda stream, line: self.log.info("[%s] %s", stream, line))
+
+        # A sweep point, study trial or resume whose step ran before with the same tool, image
+        # and inputs reuses that run's outputs (saber run --no-cache turns it off).
+        cache = StepCache(root / ".cache") if own.get("cache", True) else None
+        return run_cached(self.step, job, floats=floats, outdir=root / where, cache=cache,
+                          name=f"{self.plan['name']}/{self.step['task_id']}",
+                          source={"dag_id": self.dag_id, "run_id": context["run_id"],
+                                  "task_id": self.step["task_id"], "map_index": ti.map_index},
+                          say=self.log.info, run=run)

@@ -62,6 +62,7 @@ class StepRecord:
     score_fields: Mapping[str, Any] = field(default_factory=dict)
     container_s: float = 0.0
     scored: bool = False  # the step has a score_format (its score may still be None)
+    cached: bool = False  # its outputs came from the step cache: no container ran
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,6 +76,16 @@ class RunOutcome:
     steps: Sequence[StepRecord] = ()
     error: str | None = None
     failures: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def cached_steps(self) -> tuple[str, ...]:
+        """The steps whose outputs came from the step cache (no container ran)."""
+        return tuple(step_label(s.task_id, s.map_index) for s in self.steps if s.cached)
+
+
+def step_label(task_id: str, map_index: int) -> str:
+    """``task`` or ``task[i]`` for a mapped instance."""
+    return task_id if map_index < 0 else f"{task_id}[{map_index}]"
 
 
 @runtime_checkable

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from saber.backends._base import step_label  # noqa: F401 - where the backends import it from
 from saber.execution import Resolver, step_fetcher
 from saber.plan import conf_inputs, unwire
 
@@ -18,11 +19,6 @@ def resolve_outputs(plan: dict, conf: dict, xcom: Callable[[str, int, str], Any]
     """``xcom(task_id, map_index, key)`` gives a task's pushed value (None when absent)."""
     resolver = Resolver(plan, conf_inputs(conf), step_fetcher(plan, lambda t, i, k: unwire(xcom(t, i, k))))
     return {out["id"]: resolver.link(out) for out in plan["outputs"]}
-
-
-def step_label(task_id: str, map_index: int) -> str:
-    """``task`` or ``task[i]`` for a mapped instance."""
-    return task_id if map_index < 0 else f"{task_id}[{map_index}]"
 
 
 def pushed_float(value: Any) -> float | None:

@@ -39,6 +39,9 @@ def add_parser(sub) -> None:
     p.add_argument("--study", "--sweep-id", dest="sweep_id", metavar="NAME",
                    help="name of this sweep or study; an existing study of that name is resumed "
                         "(default: a fresh timestamped name)")
+    p.add_argument("--no-cache", dest="cache", action="store_false",
+                   help="run every step, even one whose tool, image and inputs ran before (the step "
+                        "cache under the run storage is neither read nor written)")
     p.add_argument("--workers", type=int, help="task processes (default: the core count; embedded only)")
     p.add_argument("--airflow", metavar="URL", default=os.environ.get("SABER_AIRFLOW_URL") or None,
                    help="run on this Airflow deployment through its REST API v2 instead of the embedded "
@@ -92,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True, highlight=False)
     spec = RunSpec(workflow=args.workflow, sweep=args.sweep, job=args.job, outdir=args.outdir,
-                   sweep_id=args.sweep_id, workers=args.workers)
+                   sweep_id=args.sweep_id, workers=args.workers, cache=args.cache)
     backend = backend_for(args)
     where = args.airflow or str(getattr(backend, "home", None) and backend.home.dags)
     _stop_on_signals()

@@ -9,10 +9,13 @@ from saber.execution._resolve import (
     step_fetcher,
     when_true,
 )
+from saber.execution._cache import StepCache, run_cached
 from saber.execution._tool import ToolRun, preload_tool, run_tool
 
 __all__ = [
     "Resolver",
+    "StepCache",
+    "run_cached",
     "ToolRun",
     "evaluate",
     "finish_inputs",

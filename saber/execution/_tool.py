@@ -51,6 +51,7 @@ class ToolRun:
     stderr: str
     lines: list[Line] = field(default_factory=list)
     container_s: float = 0.0
+    cached: bool = False  # the step cache's outputs, no container started
 
 
 def _key(step: dict) -> str:

@@ -71,6 +71,7 @@ class TrialOutcome:
     wall_s: float
     container_s: float
     error: str | None = None  # why the run failed, when it did
+    cached: tuple[str, ...] = ()  # steps whose outputs came from the step cache
 
 
 @dataclass(frozen=True)

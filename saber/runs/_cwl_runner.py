@@ -74,8 +74,9 @@ def run_cwl(process_ref: str, job: str | None, *, outdir: Path, backend: Backend
             backend.store_secrets({variable_key(v): v for v in plain})
         run_id = f"cwl_{secrets.token_hex(4)}"
         say(f"DAG {plan['dag_id']}, run {run_id}")
+        # One run in a throw-away home: a step cache there could never be hit again.
         conf = run_conf(inputs, {"sweep_id": "cwl-runner", "point": 0, "params": {}, "step_inputs": {},
-                                 "floats": floats})
+                                 "floats": floats, "cache": False})
         state = run_batch(backend, [RunRequest(run_id=run_id, conf=conf)]).get(run_id, "failed")
         if state != "success":
             _raise_failure(backend.outcome(run_id))

@@ -87,7 +87,8 @@ def trial_outcome(outcome: RunOutcome) -> TrialOutcome:
     scores = [StepScore(s.task_id, s.map_index, s.score, dict(s.score_fields))
               for s in outcome.steps if s.scored and s.state == "success"]
     return TrialOutcome(run_id=outcome.run_id, state=outcome.state, scores=scores, wall_s=outcome.wall_s,
-                        container_s=sum(s.container_s for s in outcome.steps), error=outcome.error)
+                        container_s=sum(s.container_s for s in outcome.steps), error=outcome.error,
+                        cached=outcome.cached_steps)
 
 
 def trial_note(record: TrialRecord, study: StudySpec) -> str:

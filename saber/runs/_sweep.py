@@ -27,6 +27,7 @@ class RunSpec:
     outdir: Path | None = None
     sweep_id: str | None = None  # the study's name (--study); None: a fresh one
     workers: int | None = None
+    cache: bool = True  # steps reuse the step cache's outputs (saber run --no-cache: off)
 
 
 @dataclass
@@ -39,6 +40,7 @@ class PointResult:
     conf: dict = field(default_factory=dict)
     score: float | list[float] | None = None  # the objective's score (one per objective if several)
     error: str | None = None  # why a trial failed (its run, or a score that never matched)
+    cached: tuple[str, ...] = ()  # steps whose outputs came from the step cache
 
 
 @dataclass
@@ -63,7 +65,8 @@ class Summary:
             "seconds": round(self.seconds, 3),
             "study": self.study,
             "points": [{"index": p.index, "params": p.params, "state": p.state, "dag_run_id": p.run_id,
-                        "score": p.score, "error": p.error, "outputs": p.outputs} for p in self.points],
+                        "score": p.score, "error": p.error, "cached_steps": list(p.cached), "outputs": p.outputs}
+                       for p in self.points],
         }
 
 
@@ -109,7 +112,8 @@ def _requester(plan: dict, spec: RunSpec, sweep_id: str) -> Callable[[Any, str, 
         check_inputs({**{i["id"]: i.get("default") for i in plan["inputs"]}, **inputs}, plan,
                      file=str(spec.job) if spec.job else None)
         conf = run_conf(inputs, {"sweep_id": sweep_id, **extra, "params": point.params,
-                                 "step_inputs": wire_safe(point.step_inputs), **floats})
+                                 "step_inputs": wire_safe(point.step_inputs), **floats,
+                                 **({} if spec.cache else {"cache": False})})
         return RunRequest(run_id=run_id, conf=conf)
     return request
 
@@ -242,7 +246,7 @@ def _run_study(plan: dict, spec: RunSpec, name: str, backend: Backend, outdir: P
         req, outputs = runs[record.number]
         points.append(PointResult(index=record.number, params=record.params, run_id=req.run_id,
                                   state=record.outcome.state, outputs=outputs, conf=req.conf,
-                                  score=record.value, error=record.error))
+                                  score=record.value, error=record.error, cached=record.outcome.cached))
     objective = study.objective if isinstance(study.objective, str) else list(study.objective)
     info = {"name": name, "direction": study.direction, "objective": objective, "method": study.method,
             "best": result.best, "stopped_by": result.stopped_by}
@@ -281,11 +285,12 @@ def _collect(backend: Backend, prepared, states: dict[str, RunState], outdir: Pa
     results = []
     for point, req in prepared:
         state = states.get(req.run_id, "failed")
-        outputs = error = None
+        outputs = None
+        outcome = backend.outcome(req.run_id)
         if state == "success":
             outputs = export_outputs(backend.outputs(req.run_id), outdir / f"point-{point.index:04d}")
-        else:
-            error = backend.outcome(req.run_id).error
         results.append(PointResult(index=point.index, params=point.params, run_id=req.run_id,
-                                   state=state, outputs=outputs, conf=req.conf, error=error))
+                                   state=state, outputs=outputs, conf=req.conf,
+                                   error=None if state == "success" else outcome.error,
+                                   cached=outcome.cached_steps))
     return results

@@ -32,7 +32,7 @@ class Records:
         from saber.backends.embedded import _compat
 
         self.session.expire_all()
-        values = _compat.xcoms(self.session, self.dag_id, run_id, ("score", "score_fields", "container_s"))
+        values = _compat.xcoms(self.session, self.dag_id, run_id, ("score", "score_fields", "container_s", "cached"))
         scored = {s["task_id"] for s in self.plan["steps"] if s.get("score_format")}
         tis = sorted(_compat.task_instances(self.session, self.dag_id, run_id),
                      key=lambda t: (t.task_id, t.map_index))
@@ -40,7 +40,8 @@ class Records:
                             score=pushed_float(values.get((ti.task_id, ti.map_index, "score"))),
                             score_fields=values.get((ti.task_id, ti.map_index, "score_fields")) or {},
                             container_s=pushed_float(values.get((ti.task_id, ti.map_index, "container_s"))) or 0.0,
-                            scored=ti.task_id in scored) for ti in tis]
+                            scored=ti.task_id in scored,
+                            cached=values.get((ti.task_id, ti.map_index, "cached")) is True) for ti in tis]
         dr = _compat.get_run(self.session, self.dag_id, run_id)
         state = run_state(str(dr.state) if dr else "failed")
         wall = (dr.end_date - dr.start_date).total_seconds() if dr and dr.end_date and dr.start_date else 0.0

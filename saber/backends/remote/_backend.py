@@ -196,7 +196,8 @@ class AirflowBackend:
         return StepRecord(task_id=task_id, map_index=index, state=state, scored=scored,
                           score=pushed_float(xcom("score")) if scored else None,
                           score_fields=fields if isinstance(fields, dict) else {},
-                          container_s=pushed_float(xcom("container_s")) or 0.0)
+                          container_s=pushed_float(xcom("container_s")) or 0.0,
+                          cached=state == "success" and xcom("cached") is True)
 
     def _failure(self, run_id: str, ti: dict) -> str:
         """The failed task's error, from its latest try's log."""

@@ -1,0 +1,47 @@
+"""The step cache on real runs: a sweep that varies only the last step runs the first two
+once; the same sweep again starts no container; --no-cache runs everything."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import uuid
+
+import pytest
+from saber_testing import DATA, needs_docker, run_saber, yaml_writer
+
+pytestmark = [needs_docker, pytest.mark.docker, pytest.mark.slow]
+
+
+def _started_containers(since: float) -> int:
+    events = subprocess.run(["docker", "events", "--since", f"{since:.3f}", "--until", f"{time.time():.3f}",
+                             "--filter", "event=start", "--format", "{{.ID}}"],
+                            capture_output=True, text=True, timeout=60)
+    return len(events.stdout.split())
+
+
+def _run(tmp_path, name: str, *extra: str) -> tuple[dict, int]:
+    since = time.time()
+    result = run_saber("run", str(DATA / "cwl" / "three_steps_wf.cwl"), str(tmp_path / "sweep.yml"),
+                       "--outdir", str(tmp_path / name), *extra)
+    assert result.returncode == 0, result.stderr
+    return json.loads((tmp_path / name / "summary.json").read_text()), _started_containers(since)
+
+
+def test_steps_run_once_per_distinct_input(saber_home, tmp_path):
+    seed = uuid.uuid4().int % 10**6  # inputs no earlier test of this session ran
+    yaml_writer(tmp_path, "sweep.yml")(f"seed: [{seed}]\nfactor: [1, 2, 3, 4]\n")
+    summary, started = _run(tmp_path, "first")
+    cached = [p["cached_steps"] for p in summary["points"]]
+    assert started == 2 + 4, cached  # first and second once, last once per point
+    assert sorted(map(tuple, cached)) == [(), ("first", "second"), ("first", "second"), ("first", "second")]
+    texts = [(tmp_path / "first" / f"point-{i:04d}" / "c.txt").read_text() for i in range(4)]
+    assert texts == [f"{seed}{seed}" + "x" * n for n in (1, 2, 3, 4)]
+
+    again, started = _run(tmp_path, "again")
+    assert started == 0 and all(p["cached_steps"] == ["first", "last", "second"] for p in again["points"])
+    assert [(tmp_path / "again" / f"point-{i:04d}" / "c.txt").read_text() for i in range(4)] == texts
+
+    off, started = _run(tmp_path, "off", "--no-cache")
+    assert started == 3 * 4 and all(p["cached_steps"] == [] for p in off["points"])
