@@ -211,14 +211,14 @@ def throwaway_home(prefix: str) -> tuple[Path, dict[str, str]]:
 
 
 def saber_run(tool: Path, sweep: Path, study: str, tmp: Path, env: dict[str, str],
-              workers: int = 2) -> tuple[float, dict]:
+              workers: int = 2, extra: tuple[str, ...] = ()) -> tuple[float, dict]:
     """`saber run` of one study or sweep: its process wall time and its summary.json."""
     out = tmp / f"out-{study}"
     log = tmp / f"{study}.log"
     t = time.perf_counter()
     with open(log, "w") as f:
         res = subprocess.run([PY, "-m", "saber", "run", str(tool), str(sweep), "--study", study,
-                              "--outdir", str(out), "--workers", str(workers)],
+                              "--outdir", str(out), "--workers", str(workers), *extra],
                              check=False, env=env, stdout=f, stderr=subprocess.STDOUT, timeout=900)
     wall = time.perf_counter() - t
     summary = json.loads((out / "summary.json").read_text()) if (out / "summary.json").exists() else {}

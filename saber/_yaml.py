@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -13,26 +14,96 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from saber.errors import InputError
 
-__all__ = ["read_yaml", "key_line", "value_line", "item_line", "plain", "exact"]
+__all__ = ["read_yaml", "check_depth", "key_line", "value_line", "item_line", "plain", "exact", "MAX_YAML_VALUES"]
+
+# What a document may stand for once its aliases are expanded. Aliases share nodes, so a small
+# file ("billion laughs") can stand for 10^9 values: every consumer that walks it would hang.
+MAX_YAML_VALUES = 1_000_000
+# Brackets nested deeper than this: the YAML parsers recurse per level and take seconds to hit
+# Python's recursion limit (no real document comes near it).
+MAX_YAML_DEPTH = 200
+_BRACKETS = re.compile(r"[\[\]{}]")
 
 
 def read_yaml(path: Path, what: str = "sweep file") -> Any:
-    """Load `path` round-trip (nodes keep `.lc`); missing files and bad YAML become InputError."""
+    """Load `path` round-trip (nodes keep `.lc`); missing files, bad YAML and aliases that expand
+    to more than MAX_YAML_VALUES values (or into themselves) become InputError."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as e:
         raise InputError(f"{what} not found", file=str(path)) from e
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read {what}: {e}", file=str(path)) from e
+    except IsADirectoryError as e:
+        raise InputError(f"the {what} is a directory, not a file", file=str(path)) from e
+    except UnicodeDecodeError as e:
+        raise InputError(f"the {what} is not UTF-8 text (byte {e.start} cannot be decoded)",
+                         file=str(path)) from e
+    except OSError as e:
+        raise InputError(f"cannot read {what}: {e.strerror or e}", file=str(path)) from e
+    check_depth(text, str(path))
     try:
-        return YAML(typ="rt").load(text)
+        doc = YAML(typ="rt").load(text)
+    except RecursionError as e:
+        raise InputError("invalid YAML: nested too deeply", file=str(path)) from e
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = " ".join(p for p in (e.context, e.problem) if p) or "cannot parse"
         raise InputError(f"invalid YAML: {problem}", file=str(path), line=line) from e
     except YAMLError as e:
-        raise InputError(f"invalid YAML: {e}", file=str(path)) from e
+        raise InputError(f"invalid YAML: {' '.join(str(e).split())}", file=str(path)) from e
+    _Expansion(str(path)).size(doc)
+    return doc
+
+
+def check_depth(text: str, file: str) -> None:
+    """Refuse flow collections ([...], {...}) nested deeper than MAX_YAML_DEPTH, before a parser
+    spends seconds recursing into them (brackets inside strings count too: none come near)."""
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        depth += 1 if match.group() in "[{" else -1
+        if depth > MAX_YAML_DEPTH:
+            line = text.count("\n", 0, match.start()) + 1
+            raise InputError(f"invalid YAML: nested too deeply (more than {MAX_YAML_DEPTH} levels)",
+                             file=file, line=line)
+
+
+class _Expansion:
+    """Counts the values a document stands for, each shared (aliased) node once."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.sizes: dict[int, int] = {}
+        self.open: set[int] = set()
+        self.shared = False
+
+    def size(self, node: Any, depth: int = 0) -> int:
+        if not isinstance(node, (Mapping, list)):
+            return 1
+        key = id(node)
+        if key in self.sizes:
+            self.shared = True
+            return self.sizes[key]
+        if key in self.open:
+            raise InputError("invalid YAML: an alias refers to a node that contains it",
+                             file=self.file, line=_node_line(node))
+        if depth > 500:
+            raise InputError("invalid YAML: nested too deeply", file=self.file, line=_node_line(node))
+        self.open.add(key)
+        children = list(node.values()) if isinstance(node, Mapping) else node
+        total = 1 + sum(self.size(child, depth + 1) for child in children)
+        self.open.discard(key)
+        if self.shared and total > MAX_YAML_VALUES:
+            raise InputError(f"invalid YAML: its aliases expand to {total} values, more than "
+                             f"{MAX_YAML_VALUES} (an alias bomb?)", file=self.file, line=_node_line(node))
+        self.sizes[key] = total
+        return total
+
+
+def _node_line(node: Any) -> int | None:
+    try:
+        return node.lc.line + 1
+    except AttributeError:
+        return None
 
 
 def key_line(node: Any, key: Any, default: int | None = None) -> int | None:

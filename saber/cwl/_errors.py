@@ -154,4 +154,14 @@ def _resolve_file(name: str, origin: Path) -> str:
 
 
 def _tidy(text: str) -> str:
-    return " ".join(text.split())[:2000]
+    text = _LOADER_ID.sub("", " ".join(text.split()))
+    return _NOT_A_MAPPING.sub(_not_a_mapping, text)[:2000]
+
+
+_LOADER_ID = re.compile(r"\(\d+\) \([^)\s]*\) ")  # schema-salad's "(140022583273536) (file:///x.cwl) "
+_NOT_A_MAPPING = re.compile(r"workflowjobj must be a dict, got <class '[\w.]*?(\w+)'>.*")
+
+
+def _not_a_mapping(match: re.Match) -> str:
+    kind = {"CommentedSeq": "a list", "list": "a list"}.get(match.group(1), "a single value")
+    return f"a CWL document must be a mapping (class, cwlVersion, inputs, outputs, ...), not {kind}"

@@ -4,15 +4,19 @@ and saber's own hints (`score_format`, `queue`), checked at compile time."""
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CUDA", "SABER_NS", "resources", "saber_hints", "score_format"]
+__all__ = ["CUDA", "SABER_NS", "SABER_HINT_KEYS", "resources", "saber_hints", "score_format", "warn_unknown_hints"]
+
+_log = logging.getLogger(__name__)
 
 CUDA = "http://commonwl.org/cwltool#CUDARequirement"
+SABER_HINT_KEYS = ("score_format", "queue")  # what a `saber:` hint may hold
 SABER_NS = "https://saber.dev/cwl#"
 _SABER_HINT = re.compile(r"^(?:https?://[^#]*#|saber:)(?P<key>[\w-]+)$")
 
@@ -86,6 +90,17 @@ def score_format(step, text: Any) -> str | None:
     file, line = (_place(*places[-1]) if places else None) or _place(step.tool, None) or (None, None)
     check_score_format(text, file=file, line=line)
     return text
+
+
+def warn_unknown_hints(step) -> None:
+    """A key of a `saber:` hint that saber does not know (a typo, or `retries` from a newer
+    saber) would be ignored without a word: say so, once per step, at its line."""
+    tool = step.embedded_tool
+    for item, key, name in _saber_entries([*tool.requirements, *tool.hints]):
+        if name not in SABER_HINT_KEYS:
+            file, line = _place(item, key) or _place(step.tool, None) or ("", None)
+            _log.warning("saber: %s%s: warning: unknown key '%s' in the saber hint is ignored (known: %s)",
+                         file, f":{line}" if line else "", name, ", ".join(SABER_HINT_KEYS))
 
 
 def _place(node: Any, key: str | None) -> tuple[str, int] | None:

@@ -31,6 +31,7 @@ def load_job(path: Path, plan: dict) -> dict[str, Any]:
         line = key_line(doc, key)
         value = coerce(plain(doc[key]), types[key], file=str(path), line=line, field=str(key))
         job[key] = absolute_locations(value, path.parent)
+    check_locations(job, doc, path)
     return job
 
 
@@ -63,6 +64,40 @@ def _read_job(path: Path) -> dict:
     if not isinstance(doc, dict):
         raise InputError("a job file must be a mapping of input names to values", file=str(path), line=1)
     return doc
+
+
+def check_locations(job: dict[str, Any], doc: Any, path: Path) -> None:
+    """Every local File and Directory of a job must exist and be of its class: found now, not
+    when the step that reads it fails after containers started."""
+    from urllib.parse import unquote, urlparse
+
+    for key, value in job.items():
+        for item in _files(value):
+            location = item.get("location")
+            if not isinstance(location, str) or not location.startswith("file://"):
+                continue  # a file literal (contents), or a remote location the runner fetches
+            local = Path(unquote(urlparse(location).path))
+            kind = item["class"]
+            problem = (None if (local.is_file() if kind == "File" else local.is_dir())
+                       else "is a directory, not a File" if local.is_dir()
+                       else "is a file, not a Directory" if local.exists()
+                       else "does not exist")
+            if problem:
+                raise InputError(f"{kind} {local} {problem}", file=str(path),
+                                 line=key_line(doc, key), field=str(key))
+
+
+def _files(value: Any):
+    """Every File or Directory mapping in ``value`` (secondaryFiles and listings included)."""
+    if isinstance(value, list):
+        for v in value:
+            yield from _files(v)
+    elif isinstance(value, dict):
+        if value.get("class") in ("File", "Directory"):
+            yield value
+        for v in value.values():
+            if isinstance(v, (list, dict)):
+                yield from _files(v)
 
 
 def check_inputs(job: dict, plan: dict, *, file: str | None = None) -> None:

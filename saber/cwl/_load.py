@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from saber.cwl._errors import as_input_error
+from saber.cwl._errors import _PLACE, _resolve_file, as_input_error
 from saber.errors import InputError
 
 __all__ = ["load_process", "loading_context", "warm_schema"]
@@ -68,24 +68,85 @@ def load_process(path: str | Path):
     text = str(path)
     path, _, fragment = text.partition("#") if "#" in text and not Path(text).exists() else (text, "", "")
     path = Path(path)
-    if not path.is_file():
-        raise InputError("no such CWL file", file=path)
+    _precheck(path)
     uri = path.resolve().as_uri() + (f"#{fragment}" if fragment else "")
     from cwltool.load_tool import load_tool
     from schema_salad.exceptions import ValidationException
     from cwl_utils.errors import WorkflowException
 
-    # cwltool logs the same errors it raises; keep the user's terminal to one message.
-    quiet = logging.getLogger("cwltool")
-    level = quiet.level
+    # cwltool and schema-salad log the errors they raise; keep the user's terminal to one message.
+    quiet, salad = logging.getLogger("cwltool"), logging.getLogger("salad")
+    saved = quiet.level, salad.level, salad.handlers, salad.propagate
     quiet.setLevel(logging.CRITICAL)
+    twice = _Duplicates()  # salad's warnings reach only this handler
+    salad.setLevel(logging.WARNING)
+    salad.handlers, salad.propagate = [twice], False
     try:
-        return load_tool(uri, loading_context())
+        process = load_tool(uri, loading_context())
     except (ValidationException, WorkflowException) as e:
-        raise as_input_error(e, path) from e
+        raise twice.error(path) or as_input_error(e, path) from e
     except FileNotFoundError as e:
         raise InputError(f"file not found: {e.filename or e}", file=path) from e
+    except RecursionError as e:
+        raise InputError("the CWL document is nested too deeply", file=path) from e
     except Exception as e:  # ruamel/yaml errors surface under several types
         raise as_input_error(e, path) from e
     finally:
-        quiet.setLevel(level)
+        quiet.setLevel(saved[0])
+        salad.setLevel(saved[1])
+        salad.handlers, salad.propagate = saved[2], saved[3]
+    if error := twice.error(path):
+        raise error
+    return process
+
+
+class _Duplicates(logging.Handler):
+    """schema-salad only warns about an id defined twice (two steps of one name): the second
+    silently replaces the first. saber makes it an error."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "previously defined" in str(record.msg):
+            self.records.append(record)
+
+    def error(self, path: Path) -> InputError | None:
+        if not self.records:
+            return None
+        lead, kind, name = (self.records[0].args or ("", "id", "?"))[:3]
+        place = _PLACE.match(f"{lead} x")
+        file, line = (_resolve_file(place.group("file"), path), int(place.group("line"))) if place else (path, None)
+        return InputError(f"{kind} '{str(name).rsplit('#', 1)[-1]}' is defined more than once (first here): "
+                          f"every {kind} in a CWL document must be unique", file=file, line=line, field=kind)
+
+
+def _precheck(path: Path) -> None:
+    """What cwltool reports badly or never: a directory, an empty or non-UTF-8 file, and YAML
+    aliases that expand without end (schema-salad would walk all of them)."""
+    if path.is_dir():
+        raise InputError("the CWL file is a directory, not a file", file=path)
+    if not path.is_file():
+        link = path.is_symlink() and " (a symbolic link to nothing: a loop or a missing target)"
+        raise InputError(f"no such CWL file{link or ''}", file=path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"the CWL file is not UTF-8 text (byte {e.start} cannot be decoded)", file=path) from e
+    except OSError as e:
+        raise InputError(f"cannot read the CWL file: {e.strerror or e}", file=path) from e
+    if all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()):
+        raise InputError("the CWL file is empty", file=path)
+    from saber._yaml import check_depth
+
+    check_depth(text, str(path))
+    if "&" in text:  # an anchor: its aliases may stand for more than the file holds
+        from saber._yaml import read_yaml
+
+        try:
+            read_yaml(path, "CWL file")
+        except InputError as e:
+            if "alias" in e.message or "nested" in e.message:
+                raise
+            # any other YAML error is cwltool's to report, in its words

@@ -18,8 +18,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from saber.cwl._checks import check_defaults, check_task_ids
 from saber.cwl._floats import float_texts
-from saber.cwl._hints import resources, saber_hints, score_format
+from saber.cwl._hints import resources, saber_hints, score_format, warn_unknown_hints
 from saber.plan import PLAN_VERSION, secret_names
 from saber.errors import InputError, UnsupportedRequirement
 
@@ -39,7 +40,9 @@ def dag_id_for(path: Path) -> str:
     project, so two workflows with one file name never collide (SABER's DAG ids did), while
     the id stays the same when a checkout moves or is cloned elsewhere. A changed workflow
     keeps its id: Airflow keeps it as a new version of the same DAG."""
-    stem = re.sub(r"[^\w.-]", "_", path.stem)
+    # ASCII only: a non-ASCII DAG id failed every task at run time (its processes cannot send it
+    # back to the supervisor); at most 200 characters of Airflow's 250.
+    stem = re.sub(r"[^\w.-]", "_", path.stem, flags=re.ASCII)[:200]
     digest = hashlib.sha1(_project_path(path).encode()).hexdigest()[:6]
     return f"saber_{stem}_{digest}"
 
@@ -70,6 +73,7 @@ def build_plan(process, *, path: Path) -> dict:
     from cwltool.workflow import Workflow
 
     wrapped = not isinstance(process, Workflow)
+    written = process  # its nodes know their lines; a wrapper's do not
     if wrapped:
         process = _wrap_tool(process, path)
     base = process.tool["id"]
@@ -89,7 +93,10 @@ def build_plan(process, *, path: Path) -> dict:
         "floats": float_texts(process.tool),
     }
     scope = {short_id(p["id"], base): f"in:{short_id(p['id'], base)}" for p in process.tool["inputs"]}
-    _add_steps(plan, process, base=base, prefix="", group=None, scope=scope)
+    nodes: dict[str, Any] = {}  # task id -> step document, for the lines of errors
+    _add_steps(plan, process, base=base, prefix="", group=None, scope=scope, nodes=nodes)
+    check_task_ids(plan, nodes, str(path))
+    check_defaults(written, plan, str(path))
     if wrapped:  # the tool is the top-level process: cwltool discovers its secondaryFiles
         plan["steps"][0]["toplevel"] = True
     plan["secrets"] = _secret_inputs(plan, process, path)
@@ -135,7 +142,7 @@ def _wrap_tool(tool, path: Path):
     from cwltool.workflow import Workflow
     from saber.cwl._load import loading_context
 
-    step = re.sub(r"[^\w-]", "_", path.stem)
+    step = re.sub(r"[^\w-]", "_", path.stem, flags=re.ASCII)[:200]  # a valid Airflow task id
     base = tool.tool["id"].split("#")[0] + "#__wf"  # a packed tool has its own #fragment
     ctx = loading_context()
     wf = {
@@ -185,7 +192,7 @@ def _ref(uri: str, base: str, scope: dict[str, str]) -> str:
 
 
 def _add_steps(plan: dict, wf, *, base: str, prefix: str, group: str | None, scope: dict[str, str],
-               guards: tuple = (), mapped_by: str | None = None) -> None:
+               nodes: dict[str, Any], guards: tuple = (), mapped_by: str | None = None) -> None:
     from cwltool.workflow import Workflow
 
     # File order, not cwltool's (which follows hash order), so a plan is reproducible.
@@ -202,11 +209,12 @@ def _add_steps(plan: dict, wf, *, base: str, prefix: str, group: str | None, sco
         sid = short_id(step.id, base)
         task = prefix + sid
         inputs = [_step_input(i, step, base, scope) for i in step.tool["inputs"]]
+        nodes[task] = step.tool
         if isinstance(step.embedded_tool, Workflow):
             if mapped_by and step.tool.get("scatter"):
                 raise UnsupportedRequirement(f"step '{task}': a scattered subworkflow inside a scattered "
                                              "subworkflow is not supported (Airflow maps a task group once)")
-            _add_subworkflow(plan, step, task, inputs, guards, mapped_by)
+            _add_subworkflow(plan, step, task, inputs, guards, mapped_by, nodes)
             continue
         record = _step_record(step, sid, task, group, inputs + _unwired(step, inputs))
         record["guards"] = list(guards)
@@ -248,7 +256,7 @@ def _unwired(step, inputs: list[dict]) -> list[dict]:
 
 
 def _add_subworkflow(plan: dict, step, task: str, inputs: list[dict], guards: tuple,
-                     mapped_by: str | None) -> None:
+                     mapped_by: str | None, nodes: dict[str, Any]) -> None:
     if step.tool.get("scatter"):
         # A scattered subworkflow is a mapped task group: a helper task scatters the step's
         # inputs, and every inner task runs once per element, at that element's map index.
@@ -270,8 +278,8 @@ def _add_subworkflow(plan: dict, step, task: str, inputs: list[dict], guards: tu
         guards = (*guards, {"task": task, "when": step.tool["when"], "requirements": requirements})
     scope = {short_id(p["id"], ibase): f"port:{task}/{short_id(p['id'], ibase)}"
              for p in inner.tool["inputs"]}
-    _add_steps(plan, inner, base=ibase, prefix=f"{task}.", group=task, scope=scope, guards=guards,
-               mapped_by=mapped_by)
+    _add_steps(plan, inner, base=ibase, prefix=f"{task}.", group=task, scope=scope, nodes=nodes,
+               guards=guards, mapped_by=mapped_by)
     for out in inner.tool["outputs"]:
         plan["outports"][f"{task}/{short_id(out['id'], ibase)}"] = {
             "sources": [_ref(s, ibase, scope) for s in _as_list(out.get("outputSource"))],
@@ -286,6 +294,7 @@ def _step_record(step, sid: str, task: str, group: str | None, inputs: list[dict
     requirements = _json(tool.requirements)
     hints = _json(tool.hints)
     saber = saber_hints(requirements + hints)
+    warn_unknown_hints(step)
     return {
         "id": sid,
         "task_id": task,

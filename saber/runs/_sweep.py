@@ -16,7 +16,7 @@ from saber.errors import InputError
 from saber.runs._batch import run_batch
 from saber.runs._boot import boot
 
-__all__ = ["RunSpec", "PointResult", "Summary", "compile_workflow", "prepare_points", "run_sweep"]
+__all__ = ["RunSpec", "PointResult", "Summary", "check_files", "compile_workflow", "prepare_points", "run_sweep"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,18 @@ class Summary:
                         "score": p.score, "error": p.error, "cached_steps": list(p.cached), "outputs": p.outputs}
                        for p in self.points],
         }
+
+
+def check_files(spec: RunSpec) -> None:
+    """What needs no workflow, checked here before cwltool and Airflow load (seconds): the sweep
+    file's shape and size, and that the job file is YAML."""
+    from saber._yaml import read_yaml
+    from saber.sweep import load_sweep
+
+    if spec.sweep:
+        load_sweep(spec.sweep)
+    if spec.job:
+        read_yaml(spec.job, "job file")
 
 
 def compile_workflow(path: Path) -> dict:
@@ -125,8 +137,25 @@ def _no_swept_secrets(plan: dict, point, sweep: Path | None) -> None:
     swept += [f"input '{k}' of step '{task}'" for task, values in point.step_inputs.items()
               for k in values if k in steps.get(task, {}).get("secrets", [])]
     if swept:
+        line, field = _secret_place(sweep, point, plan)
         raise InputError(f"the sweep sets {swept[0]}, a secret (cwltool:Secrets); secrets come from "
-                         "the job file or the environment, never from a sweep", file=str(sweep))
+                         "the job file or the environment, never from a sweep", file=str(sweep), line=line,
+                         field=field)
+
+
+def _secret_place(sweep: Path | None, point, plan: dict) -> tuple[int | None, str | None]:
+    """The line and key of the first dimension that sets a secret (read again: only on error)."""
+    from saber.sweep import load_sweep
+
+    if sweep is None:
+        return None, None
+    steps = {s["task_id"]: s for s in plan["steps"]}
+    secret = set(plan.get("secrets", [])) | {k for task, values in point.step_inputs.items()
+                                             for k in values if k in steps.get(task, {}).get("secrets", [])}
+    for d in load_sweep(sweep).dimensions:
+        if secret & {d.key, *(d.parameters or {}).values()}:
+            return d.line, d.key
+    return None, None
 
 
 def job_secrets(plan: dict, spec: RunSpec) -> dict[str, str]:
@@ -187,6 +216,7 @@ def run_sweep(spec: RunSpec, *, backend: Backend,
     sweep_id = spec.sweep_id or new_sweep_id()
     lease = None
     try:
+        check_files(spec)
         plan, prepared = boot(backend, _compile_and_prepare, spec, sweep_id)
         if spec.job:  # here, not where the job is read: that happens more than once
             from saber.cwl._job import warn_ignored_keys

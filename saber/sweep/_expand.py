@@ -5,16 +5,17 @@ from __future__ import annotations
 import copy
 import math
 import random
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from saber.cwl._types import coerce
 from saber.errors import InputError
-from saber.sweep._model import Dimension, Point, Sweep, SweepTarget, Value
+from saber.sweep._size import check_size
+from saber.sweep._model import Dimension, Point, Steps, Sweep, SweepTarget, Value
 from saber._yaml import exact
 
-__all__ = ["expand", "search_space", "SearchSpace"]
+__all__ = ["expand", "iter_points", "search_space", "SearchSpace"]
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,46 @@ class _Axis:
     assignments; ``assign`` gives the assignments of any value of a continuous space."""
 
     key: str
-    entries: tuple[tuple[Any, tuple[_Assignment, ...]], ...]
+    entries: Sequence[tuple[Any, tuple[_Assignment, ...]]]
     assign: Callable[[Any], tuple[_Assignment, ...]]
+    positions: Mapping[Any, int] = field(default_factory=dict)  # _hashable(label) -> index, if listed
+
+    def find(self, value: Any) -> tuple[_Assignment, ...]:
+        """The assignments of a label value: a listed one's, found without a scan of the list
+        (a scan per point made long ranges quadratic)."""
+        if isinstance(self.entries, _Entries):
+            i = self.entries.position(value)
+        else:
+            i = self.positions.get(_hashable(value))
+        return self.entries[i][1] if i is not None else self.assign(value)
+
+
+class _Entries(Sequence):
+    """(label value, assignments) of each value of a range, made on demand from its Steps."""
+
+    def __init__(self, values: Steps, make: Callable[[Value], tuple[Any, tuple[_Assignment, ...]]]) -> None:
+        self.values, self.make = values, make
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return tuple(self[j] for j in range(*i.indices(len(self))))
+        return self.make(self.values[i])
+
+    def position(self, value: Any) -> int | None:
+        return self.values.position(value)
+
+
+def _hashable(value: Any) -> Any:
+    """A key equal for equal values (1 and 1.0 alike, as list.index found them); lists and
+    mappings by their contents."""
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((str(k), _hashable(v)) for k, v in value.items())))
+    if isinstance(value, (list, tuple)):
+        return ("list", tuple(_hashable(v) for v in value))
+    return value
 
 
 @dataclass(frozen=True)
@@ -44,23 +83,43 @@ class SearchSpace:
 
     @property
     def grid_size(self) -> int | None:
-        """Points of the full grid; None when a dimension is continuous."""
+        """Points of the full grid (a product of sizes: nothing is listed); None when a
+        dimension is continuous."""
         if self.sweep.continuous:
             return None
         return math.prod(len(axis.entries) for axis in self.axes)
 
-    def grid(self, *, random_order: bool = False, limit: int | None = None,
-             seed: int = 0) -> list[dict[str, Any]]:
-        """Label values of grid points: in file order, or drawn without replacement."""
+    def cells(self, *, random_order: bool = False, limit: int | None = None,
+              seed: int = 0) -> Iterator[int]:
+        """Grid cell numbers, lazily: in file order, or drawn without replacement."""
         total = self.grid_size
         if total is None:
             raise self.sweep_error("a grid needs a finite list of values for every label")
         count = total if limit is None else min(total, limit)
         # random.sample draws without replacement and never materialises range(total).
-        cells = random.Random(seed).sample(range(total), count) if random_order else range(count)
+        return iter(random.Random(seed).sample(range(total), count) if random_order else range(count))
+
+    def iter_grid(self, *, random_order: bool = False, limit: int | None = None,
+                  seed: int = 0) -> Iterator[dict[str, Any]]:
+        """Label values of grid points, one at a time (see `cells`)."""
+        for cell in self.cells(random_order=random_order, limit=limit, seed=seed):
+            yield self.labels(cell)
+
+    def grid(self, *, random_order: bool = False, limit: int | None = None,
+             seed: int = 0) -> list[dict[str, Any]]:
+        """Label values of grid points, as a list; `iter_grid` gives them one at a time."""
+        return list(self.iter_grid(random_order=random_order, limit=limit, seed=seed))
+
+    def labels(self, cell: int) -> dict[str, Any]:
+        """The label values of grid cell ``cell`` (a mixed-radix number, the last label fastest)."""
         sizes = [len(axis.entries) for axis in self.axes]
-        return [{axis.key: copy.deepcopy(axis.entries[d][0]) for axis, d in zip(self.axes, _digits(c, sizes))}
-                for c in cells]
+        return {axis.key: copy.deepcopy(axis.entries[d][0]) for axis, d in zip(self.axes, _digits(cell, sizes))}
+
+    def point_at(self, index: int, cell: int) -> Point:
+        """The point of grid cell ``cell``, numbered ``index``: no search for its values."""
+        sizes = [len(axis.entries) for axis in self.axes]
+        return self._point(index, [(axis.key, *axis.entries[d]) for axis, d in
+                                   zip(self.axes, _digits(cell, sizes))])
 
     def sweep_error(self, message: str) -> InputError:
         d = self.sweep.continuous[0] if self.sweep.continuous else None
@@ -70,14 +129,16 @@ class SearchSpace:
 
     def point(self, index: int, chosen: dict[str, Any]) -> Point:
         """The point for one value per label (listed values, or any value of a continuous space)."""
+        return self._point(index, [(axis.key, chosen[axis.key], axis.find(chosen[axis.key]))
+                                   for axis in self.axes])
+
+    @staticmethod
+    def _point(index: int, chosen: list[tuple[str, Any, tuple[_Assignment, ...]]]) -> Point:
         params: dict[str, Any] = {}
         inputs: dict[str, Any] = {}
         step_inputs: dict[str, dict[str, Any]] = {}
-        for axis in self.axes:
-            value = chosen[axis.key]
-            listed = [v for v, _ in axis.entries]
-            assignments = axis.entries[listed.index(value)][1] if value in listed else axis.assign(value)
-            params[axis.key] = copy.deepcopy(value)
+        for key, value, assignments in chosen:
+            params[key] = copy.deepcopy(value)
             for a in assignments:
                 # deepcopy: a File mapping or a list value must not be shared between points.
                 place = inputs if a.step is None else step_inputs.setdefault(a.step, {})
@@ -92,6 +153,7 @@ def search_space(sweep: Sweep, target: SweepTarget) -> SearchSpace:
     Raises:
         InputError: a key, step or parameter the workflow lacks, or a value of the wrong type.
     """
+    check_size(sweep)  # a Sweep made in code, not by load_sweep, is checked too
     axes = tuple(_Resolver(sweep, target).axis(d) for d in sweep.dimensions)
     _check_collisions(sweep, axes)
     return SearchSpace(sweep, axes)
@@ -108,9 +170,14 @@ def expand(sweep: Sweep, target: SweepTarget) -> list[Point]:
         InputError: a key, step or parameter the workflow lacks, a value of the wrong type, or
         a continuous space (which has no grid).
     """
+    return list(iter_points(sweep, target))
+
+
+def iter_points(sweep: Sweep, target: SweepTarget) -> Iterator[Point]:
+    """`expand`'s points one at a time: the sweep is checked now, each point made when asked for."""
     space = search_space(sweep, target)
-    chosen = space.grid(random_order=sweep.method == "random", limit=sweep.max_iterations, seed=sweep.seed)
-    return [space.point(i, values) for i, values in enumerate(chosen)]
+    cells = space.cells(random_order=sweep.method == "random", limit=sweep.max_iterations, seed=sweep.seed)
+    return (space.point_at(i, cell) for i, cell in enumerate(cells))
 
 
 def _digits(cell: int, sizes: list[int]) -> list[int]:
@@ -122,7 +189,7 @@ def _digits(cell: int, sizes: list[int]) -> list[int]:
     return digits[::-1]
 
 
-def _check_collisions(sweep: Sweep, axes: list[_Axis]) -> None:
+def _check_collisions(sweep: Sweep, axes: tuple[_Axis, ...]) -> None:
     owner: dict[tuple[str | None, str], str] = {}
     for dimension, axis in zip(sweep.dimensions, axes):
         first = axis.entries[0][1] if axis.entries else axis.assign(dimension.space.low)
@@ -170,15 +237,25 @@ class _Resolver:
 
             def assign(value: Any, line: int = default_line) -> tuple[_Assignment, ...]:
                 return self.assign(d, Value(value, line), receivers)
-        entries = []
-        for v in d.values:
+        def entry(v: Value) -> tuple[Any, tuple[_Assignment, ...]]:
             assignments = assign(v.value, v.line)
             # A plain input's label value is the typed value (an int input given 2.0 shows 2).
-            entries.append((assignments[0].value if plain_input else v.value, assignments))
+            return (assignments[0].value if plain_input else v.value), assignments
+
         if d.space is not None and d.space.continuous:
             assign(d.space.low)  # the bounds must fit the input's type too (an int input, say)
             assign(d.space.high)
-        return _Axis(d.key, tuple(entries), assign)
+        if isinstance(d.values, Steps):
+            # A range's values differ only in size and in being whole: if the first two and the
+            # last fit the input's type, every one does, so the rest are typed when used.
+            for i in {0, min(1, len(d.values) - 1), len(d.values) - 1}:
+                entry(d.values[i])
+            return _Axis(d.key, _Entries(d.values, entry), assign)
+        entries = tuple(entry(v) for v in d.values)
+        positions: dict[Any, int] = {}
+        for i, (label, _) in enumerate(entries):
+            positions.setdefault(_hashable(label), i)
+        return _Axis(d.key, entries, assign, positions)
 
     def receivers(self, d: Dimension) -> dict[str, list[str]]:
         """Step -> the label's target inputs it has; every target reaches at least one step."""

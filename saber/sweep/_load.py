@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from saber.errors import InputError
-from saber.sweep._model import METHODS, SPACE_KINDS, Dimension, Space, Sweep, Tile, Value
+from saber.sweep._model import METHODS, SPACE_KINDS, Dimension, Space, Steps, Sweep, Tile, Value
+from saber.sweep._size import check_size
 from saber._yaml import exact, item_line, key_line, plain, read_yaml, value_line
 
 __all__ = ["load_sweep", "MAX_RANGE_VALUES"]
@@ -51,7 +53,9 @@ class _Reader:
                 options = self.sampler(node, line)
             else:
                 dimensions.append(self.dimension(key, node, line))
-        return Sweep(file=self.file, dimensions=tuple(dimensions), **options)
+        sweep = Sweep(file=self.file, dimensions=tuple(dimensions), **options)
+        check_size(sweep)
+        return sweep
 
     def dimension(self, key: str, node: Any, line: int | None) -> Dimension:
         if isinstance(node, list):
@@ -85,7 +89,7 @@ class _Reader:
                          steps=steps, steps_lines=steps_lines, tile=tile)
 
     def values_of(self, node: Mapping, key: str,
-                  line: int | None) -> tuple[tuple[Value, ...], Tile | None]:
+                  line: int | None) -> tuple[Sequence[Value], Tile | None]:
         name = next(k for k in ("range", "values", "choice") if k in node)
         body, body_line = node[name], value_line(node, name, line)
         if isinstance(body, list):
@@ -96,7 +100,7 @@ class _Reader:
         raise self.error(f"'{name}' must be {expected}, got {_kind(body)}", body_line, key)
 
     def space(self, kind: str, node: Mapping, key: str,
-              line: int | None) -> tuple[Space, tuple[Value, ...]]:
+              line: int | None) -> tuple[Space, Sequence[Value]]:
         """`uniform`/`loguniform`: {low, high}; `int`: {low, high, step (default 1)}."""
         body, body_line = node[kind], value_line(node, kind, line)
         field = f"{key}.{kind}"
@@ -135,7 +139,7 @@ class _Reader:
         if count > MAX_RANGE_VALUES:
             raise self.error(f"int space has {count} values, more than {MAX_RANGE_VALUES}", body_line, field)
         # Inclusive of high when the steps land on it, like Optuna's IntDistribution.
-        return space, tuple(Value(space.low + i * step, body_line or 1) for i in range(count))
+        return space, Steps(Decimal(space.low), Decimal(step), count, ints=True, line=body_line or 1)
 
     def value_list(self, node: list, field: str, line: int | None) -> tuple[Value, ...]:
         if not node:
@@ -143,7 +147,7 @@ class _Reader:
         return tuple(Value(plain(v), item_line(node, i, line) or 1) for i, v in enumerate(node))
 
     def numeric_range(self, node: Mapping, field: str,
-                      line: int | None) -> tuple[tuple[Value, ...], Tile]:
+                      line: int | None) -> tuple[Steps, Tile]:
         unknown = [k for k in node if k not in _RANGE_KEYS]
         if unknown:
             raise self.error(f"unknown key '{unknown[0]}' in range (expected start, stop, step)",
@@ -177,9 +181,7 @@ class _Reader:
                              step_line, field)
         # start and step decide the values' type: {start: 0, stop: 9.5, step: 1} gives ints.
         ints = isinstance(node["start"], int) and isinstance(node["step"], int)
-        # start + i*step, never a running sum, so no error accumulates along the range.
-        numbers = (start + i * step for i in range(count))
-        values = tuple(Value(int(n) if ints else float(n), line or 1) for n in numbers)
+        values = Steps(start, step, count, ints=ints, line=line or 1)
         return values, Tile(step=step, stop=stop, stop_value=plain(node["stop"]))
 
     def parameters(self, node: Mapping, key: str, line: int | None,

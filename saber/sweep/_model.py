@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
-__all__ = ["SweepTarget", "Point", "Sweep", "Dimension", "Value", "Tile", "Space", "Method", "METHODS",
-           "GRID_METHODS", "SPACE_KINDS"]
+__all__ = ["SweepTarget", "Point", "Sweep", "Dimension", "Value", "Tile", "Space", "Steps", "Method",
+           "METHODS", "GRID_METHODS", "SPACE_KINDS", "MAX_GRID_POINTS"]
+
+# Every grid point is a DAG run; more than this is a typo (a step of 0.0001) or a search a
+# sampler should do. The count is arithmetic, so a larger grid is refused before any point exists.
+MAX_GRID_POINTS = 100_000
 
 Method = Literal["grid", "batch-grid", "random", "tpe", "cmaes"]
 METHODS: tuple[Method, ...] = ("grid", "batch-grid", "random", "tpe", "cmaes")
@@ -40,6 +45,60 @@ class Value:
 
     value: Any  # plain Python: int, float, str, bool, None, dict, list
     line: int
+
+
+class Steps(Sequence[Value]):
+    """The values ``start + i * step`` of a range (i < count), made on demand: a million-value
+    range costs nothing until a point needs one of its values."""
+
+    __slots__ = ("start", "step", "count", "ints", "line")
+
+    def __init__(self, start: Decimal, step: Decimal, count: int, *, ints: bool, line: int) -> None:
+        self.start, self.step, self.count, self.ints, self.line = start, step, count, ints, line
+
+    def __len__(self) -> int:
+        return self.count
+
+    @overload
+    def __getitem__(self, i: int) -> Value: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[Value, ...]: ...
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return tuple(self[j] for j in range(*i.indices(self.count)))
+        if i < 0:
+            i += self.count
+        if not 0 <= i < self.count:
+            raise IndexError(i)
+        # start + i*step, never a running sum, so no error accumulates along the range.
+        n = self.start + i * self.step
+        return Value(int(n) if self.ints else float(n), self.line)
+
+    def __iter__(self) -> Iterator[Value]:
+        return (self[i] for i in range(self.count))
+
+    def position(self, value: Any) -> int | None:
+        """The index of the value ``value`` (arithmetic, not a search), or None."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return None
+        i = round((Decimal(repr(value)) - self.start) / self.step)
+        return i if 0 <= i < self.count and self[i].value == value else None
+
+    def _key(self) -> tuple:
+        return (self.start, self.step, self.count, self.ints, self.line)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Steps):
+            return self._key() == other._key()
+        return isinstance(other, Sequence) and len(other) == self.count and all(
+            a == b for a, b in zip(self, other))
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Steps(start={self.start}, step={self.step}, count={self.count})"
 
 
 @dataclass(frozen=True)
@@ -81,7 +140,7 @@ class Dimension:
 
     key: str
     line: int
-    values: tuple[Value, ...]
+    values: Sequence[Value]  # a tuple, or Steps for a range or an int space
     listed: bool  # written as a bare list: only a workflow input can take it
     parameters: Mapping[str, str] | None = None  # "min"/"max"/"abs" -> step input name
     parameters_lines: Mapping[str, int] = field(default_factory=dict)

@@ -29,6 +29,8 @@ def job_file(tmp_path: Path) -> Callable[[str], Path]:
 
 
 def test_valid_job(plan: dict, job_file: Callable[[str], Path], tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "img.npy").write_bytes(b"")  # a job's files must exist
     path = job_file("""
         count: 4
         ratio: 1

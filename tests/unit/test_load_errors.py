@@ -28,7 +28,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_a_directory_is_not_a_cwl_file(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="no such CWL file"):
+    with pytest.raises(InputError, match="the CWL file is a directory, not a file"):
         load_process(tmp_path)
 
 
@@ -80,7 +80,7 @@ def test_only_the_first_problem_is_shown() -> None:
 
 
 @pytest.mark.parametrize("name, message", [
-    pytest.param("not_cwl", "must be a dict", id="a-list"),
+    pytest.param("not_cwl", "a CWL document must be a mapping", id="a-list"),
 ])
 def test_invalid_cwl_without_a_line(name: str, message: str) -> None:
     path = INVALID / f"{name}.cwl"

@@ -42,23 +42,27 @@ class EmbeddedBackend:
         self._states: dict[str, RunState] = {}
 
     def start(self) -> None:
-        from saber.backends.embedded._home import activate, ensure_database
+        from saber.backends.embedded._home import activate
 
         activate(self.home, own=self.own)
-        ensure_database(self.home, template_dir=self.template_dir)
         # Airflow's import (~2 s) while the workflow compiles; the versions are checked first.
         from saber.backends.embedded import _compat  # noqa: F401
         import saber.airflow  # noqa: F401
 
     def prepare(self, plan: dict) -> None:
         from saber.airflow import write_dag_file
-        from saber.backends.embedded._docker import check_docker, needs_docker
+        from saber.backends.embedded._docker import check_docker, check_images, needs_docker
+        from saber.backends.embedded._home import ensure_database
         from saber.backends.embedded._records import Records
         from saber.backends.embedded._runner import EmbeddedRunner
         from saber.execution import preload_tool
 
         if needs_docker(plan):
             check_docker()  # after validation: bad input is reported even with Docker down
+            check_images(plan)  # before any run: a missing image failed every step at run time
+        # Here, not in start(): a new home's migration (seconds) must not delay the report of
+        # bad input, which comes once the workflow has compiled.
+        ensure_database(self.home, template_dir=self.template_dir)
         for step in plan["steps"]:  # loaded once here, shared by every worker forked later
             preload_tool(step)
         dag_file = write_dag_file(plan, self.home.dags)

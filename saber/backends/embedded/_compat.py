@@ -132,17 +132,30 @@ def queue(ti, session):
     return ExecuteTask.make(ti, bundle_info=BundleInfo(name="dags-folder"))
 
 
+# SQLite allows 32766 variables a statement: a sweep's run ids are asked for in slices (a
+# million-point grid failed with "too many SQL variables").
+_IN_SLICE = 1000
+
+
+def _slices(items: list[str]) -> Iterable[list[str]]:
+    return (items[i:i + _IN_SLICE] for i in range(0, len(items), _IN_SLICE))
+
+
 def taken_run_id(session, dag_id: str, run_ids: list[str]) -> str | None:
-    taken = session.query(DagRun.run_id).filter(DagRun.dag_id == dag_id, DagRun.run_id.in_(run_ids)).first()
-    return taken[0] if taken else None
+    for part in _slices(list(run_ids)):
+        taken = session.query(DagRun.run_id).filter(DagRun.dag_id == dag_id, DagRun.run_id.in_(part)).first()
+        if taken:
+            return taken[0]
+    return None
 
 
 def fail_runs(session, run_ids: list[str]) -> None:
     """Unfinished runs of ``run_ids`` failed; a finished run keeps its result."""
     session.rollback()
-    for dr in session.query(DagRun).filter(DagRun.run_id.in_(run_ids)).all():
-        if dr.state in ACTIVE_RUN_STATES:
-            dr.set_state(DagRunState.FAILED)
+    for part in _slices(list(run_ids)):
+        for dr in session.query(DagRun).filter(DagRun.run_id.in_(part)).all():
+            if dr.state in ACTIVE_RUN_STATES:
+                dr.set_state(DagRunState.FAILED)
     session.commit()
 
 

@@ -1,10 +1,10 @@
-"""Is a Docker engine answering? One clear sentence when not."""
+"""Is a Docker engine answering, and does it have the images? One clear sentence when not."""
 
 from __future__ import annotations
 
-from saber.errors import DockerUnavailable
+from saber.errors import DockerUnavailable, InputError
 
-__all__ = ["check_docker", "needs_docker"]
+__all__ = ["check_docker", "check_images", "needs_docker", "step_images"]
 
 
 def needs_docker(plan: dict) -> bool:
@@ -30,3 +30,77 @@ def check_docker(timeout: float = 10.0) -> None:
             "`bash scripts/setup.sh`, or `dockerd` as root, then run saber again.") from e
     except Exception as e:  # requests/urllib3 errors when the socket exists but nothing listens
         raise DockerUnavailable(f"No Docker engine answers: {type(e).__name__}. Start dockerd and try again.") from e
+
+
+def step_images(plan: dict) -> dict[str, dict]:
+    """Image -> the first step whose tool runs in it (its DockerRequirement: dockerPull or
+    dockerImageId; an image cwltool builds or loads itself, dockerFile or dockerLoad, is not one)."""
+    images: dict[str, dict] = {}
+    for step in plan["steps"]:
+        for req in [*step.get("requirements", []), *step.get("hints", [])]:
+            if not isinstance(req, dict) or req.get("class") != "DockerRequirement":
+                continue
+            if req.get("dockerFile") or req.get("dockerLoad"):
+                continue
+            image = req.get("dockerImageId") or req.get("dockerPull")
+            if isinstance(image, str) and image:
+                images.setdefault(image, step)
+    return images
+
+
+def check_images(plan: dict) -> None:
+    """Every image a step runs in is in the local engine (or pulled now): a missing one failed
+    each step of every run, after the first containers had started.
+
+    Raises:
+        InputError: an image that is neither here nor pullable, with how to build it.
+    """
+    import subprocess
+
+    for image, step in step_images(plan).items():
+        if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode == 0:
+            continue
+        group = _tool_group(image, step)
+        if group is None and subprocess.run(["docker", "pull", "-q", image], capture_output=True).returncode == 0:
+            continue  # what cwltool would have done at run time, done once, now
+        how = (f"build it with `saber tools build {group}`" if group else
+               f"get it with `docker pull {image}`, `docker build -t {image} DIR` or `docker load -i FILE`")
+        file = _tool_file(step)
+        raise InputError(f"step '{step['task_id']}' runs in Docker image {image}, which is not in the local "
+                         f"Docker engine: {how}", file=file, line=_line_of(file, image), field="DockerRequirement")
+
+
+def _line_of(file: str | None, text: str) -> int | None:
+    """The first line of ``file`` that holds ``text`` (the plan keeps no lines)."""
+    from pathlib import Path
+
+    try:
+        lines = Path(file).read_text(encoding="utf-8").splitlines() if file else []
+    except OSError:
+        return None
+    return next((n for n, line in enumerate(lines, 1) if text in line), None)
+
+
+def _tool_file(step: dict) -> str | None:
+    from urllib.parse import unquote
+
+    tool_id = str(step["tool"].get("id", ""))
+    if not tool_id.startswith("file://"):
+        return None
+    return unquote(tool_id.split("#", 1)[0].removeprefix("file://")) or None
+
+
+def _tool_group(image: str, step: dict) -> str | None:
+    """GROUP when ``image`` is saber/GROUP:VERSION of a checkout's dockerfiles/GROUP (the tool
+    registry builds it), looked for above the tool's file and the working directory."""
+    from pathlib import Path
+
+    if not image.startswith("saber/"):
+        return None
+    group = image.removeprefix("saber/").split(":", 1)[0]
+    tool = _tool_file(step)
+    for start in ([Path(tool).parent] if tool else []) + [Path.cwd()]:
+        for folder in (start.resolve(), *start.resolve().parents):
+            if (folder / "dockerfiles" / group).is_dir():
+                return group
+    return None

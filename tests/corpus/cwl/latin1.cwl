@@ -1,0 +1,6 @@
+cwlVersion: v1.2
+class: CommandLineTool
+doc: "café"
+baseCommand: echo
+inputs: []
+outputs: []

@@ -1,0 +1,5 @@
+cwlVersion: 1.2
+class: CommandLineTool
+baseCommand: echo
+inputs: []
+outputs: []

@@ -1,0 +1,5 @@
+cwlVersion: v0.9
+class: CommandLineTool
+baseCommand: echo
+inputs: []
+outputs: []
