@@ -54,7 +54,7 @@ CASES = [
     case("cwl", "scalar_doc.cwl", None, None, "must be a mapping"),
     case("cwl", "no_class.cwl", 1, None, "Missing 'class' field"),
     case("cwl", "unknown_class.cwl", 2, "class", "undefined reference"),
-    case("cwl", "old_version.cwl", None, None, "pre CWL v1.0"),
+    case("cwl", "old_version.cwl", None, None, "is not supported: saber runs CWL v1.0, v1.1 and v1.2"),
     case("cwl", "no_version.cwl", None, None, "No cwlVersion found"),
     case("cwl", "numeric_version.cwl", 1, None, "'cwlVersion' must be a string"),
     case("cwl", "duplicate_key.cwl", 6, None, "duplicate key \"message\""),
