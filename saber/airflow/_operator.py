@@ -206,7 +206,7 @@ class CwlStepOperator(_StepBase):
         return found
 
     def _run(self, context, job: dict, sub: str | None = None) -> ToolRun:
-        from saber.execution import StepCache, run_cached, run_tool
+        from saber.execution import RetryPolicy, StepCache, run_cached, run_tool, run_with_retries
 
         ti = context["ti"]
         where = Path(self.dag_id) / context["run_id"] / self.step["task_id"]
@@ -220,10 +220,14 @@ class CwlStepOperator(_StepBase):
         own = conf.get(CONF_KEY) or {}
         floats = {**self.plan.get("floats", {}), **own.get("floats", {})}
 
-        def run() -> ToolRun:
+        def run_once(attempt: int) -> ToolRun:
             return run_tool(self.step, job, floats=floats, outdir=root / where,
-                            workdir=root / ".work" / where / f"try{ti.try_number}",
+                            workdir=root / ".work" / where / f"try{ti.try_number}{'' if attempt == 1 else f'.{attempt}'}",
                             echo=lambda stream, line: self.log.info("[%s] %s", stream, line))
+
+        def run() -> ToolRun:
+            # A killed container is tried once more; a tool's own failure only if asked.
+            return run_with_retries(run_once, RetryPolicy.of(self.step, own), root / where, self.log.warning)
 
         # A sweep point, study trial or resume whose step ran before with the same tool, image
         # and inputs reuses that run's outputs (saber run --no-cache turns it off).

@@ -42,6 +42,11 @@ def add_parser(sub) -> None:
     p.add_argument("--no-cache", dest="cache", action="store_false",
                    help="run every step, even one whose tool, image and inputs ran before (the step "
                         "cache under the run storage is neither read nor written)")
+    p.add_argument("--retries", type=int, metavar="N",
+                   help="try a failed step up to N more times, whatever failed (default: a step whose "
+                        "container was killed or whose Docker engine refused it gets one more try; a "
+                        "tool's own non-zero exit none); a step's own `saber: {retries: N}` hint wins")
+    p.add_argument("--retry-delay", type=float, metavar="S", help="seconds between tries (default 2)")
     p.add_argument("--workers", type=int, help="task processes (default: the core count; embedded only)")
     p.add_argument("--airflow", metavar="URL", default=os.environ.get("SABER_AIRFLOW_URL") or None,
                    help="run on this Airflow deployment through its REST API v2 instead of the embedded "
@@ -93,9 +98,16 @@ class Stopped(KeyboardInterrupt):
 def run(args: argparse.Namespace) -> int:
     from saber.runs import RunSpec, run_sweep, scores_text
 
+    from saber.errors import InputError
+
+    if args.retries is not None and args.retries < 0:
+        raise InputError(f"--retries must be 0 or more, got {args.retries}", field="--retries")
+    if args.retry_delay is not None and args.retry_delay < 0:
+        raise InputError(f"--retry-delay must be 0 or more seconds, got {args.retry_delay:g}", field="--retry-delay")
     console = Console(stderr=True, highlight=False)
     spec = RunSpec(workflow=args.workflow, sweep=args.sweep, job=args.job, outdir=args.outdir,
-                   sweep_id=args.sweep_id, workers=args.workers, cache=args.cache)
+                   sweep_id=args.sweep_id, workers=args.workers, cache=args.cache,
+                   retries=args.retries, retry_delay=args.retry_delay)
     backend = backend_for(args)
     where = args.airflow or str(getattr(backend, "home", None) and backend.home.dags)
     _stop_on_signals()

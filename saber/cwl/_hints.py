@@ -11,12 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CUDA", "SABER_NS", "SABER_HINT_KEYS", "resources", "saber_hints", "score_format", "warn_unknown_hints"]
+__all__ = ["CUDA", "SABER_NS", "SABER_HINT_KEYS", "resources", "retry_policy", "saber_hints", "score_format",
+           "warn_unknown_hints"]
 
 _log = logging.getLogger(__name__)
 
 CUDA = "http://commonwl.org/cwltool#CUDARequirement"
-SABER_HINT_KEYS = ("score_format", "queue")  # what a `saber:` hint may hold
+SABER_HINT_KEYS = ("score_format", "queue", "retries", "retry_delay")  # what a `saber:` hint may hold
 SABER_NS = "https://saber.dev/cwl#"
 _SABER_HINT = re.compile(r"^(?:https?://[^#]*#|saber:)(?P<key>[\w-]+)$")
 
@@ -90,6 +91,35 @@ def score_format(step, text: Any) -> str | None:
     file, line = (_place(*places[-1]) if places else None) or _place(step.tool, None) or (None, None)
     check_score_format(text, file=file, line=line)
     return text
+
+
+def retry_policy(step, saber: dict) -> dict:
+    """The step's own ``retries`` (tries again after a failure, any failure) and ``retry_delay``
+    (seconds), checked now, at their line; None where the step says nothing (the run's default
+    then applies: one more try after an infrastructure failure)."""
+    from saber._duration import seconds
+    from saber.errors import InputError
+
+    tool = step.embedded_tool
+    policy: dict = {"retries": None, "retry_delay": None}
+    for name in policy:
+        if name not in saber:
+            continue
+        places = [(item, key) for item, key, n in _saber_entries([*tool.requirements, *tool.hints]) if n == name]
+        file, line = (_place(*places[-1]) if places else None) or _place(step.tool, None) or (None, None)
+        value = saber[name]
+        if name == "retries":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InputError(f"saber hint retries must be an int >= 0, got {value!r}", file=file, line=line,
+                                 field="retries")
+            policy[name] = int(value)
+        else:
+            found = seconds(value, zero=True)
+            if found is None:
+                raise InputError(f"saber hint retry_delay must be a duration like 30s or 2m, got {value!r}",
+                                 file=file, line=line, field="retry_delay")
+            policy[name] = found
+    return policy
 
 
 def warn_unknown_hints(step) -> None:

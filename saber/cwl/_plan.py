@@ -20,7 +20,7 @@ from typing import Any
 
 from saber.cwl._checks import check_defaults, check_task_ids
 from saber.cwl._floats import float_texts
-from saber.cwl._hints import resources, saber_hints, score_format, warn_unknown_hints
+from saber.cwl._hints import resources, retry_policy, saber_hints, score_format, warn_unknown_hints
 from saber.plan import PLAN_VERSION, secret_names
 from saber.errors import InputError, UnsupportedRequirement
 
@@ -316,5 +316,6 @@ def _step_record(step, sid: str, task: str, group: str | None, inputs: list[dict
         "resources": resources(requirements, hints),
         "saber": saber,
         "score_format": score_format(step, saber.get("score_format")),
+        "retry": retry_policy(step, saber),
         "secrets": secret_names(requirements, hints),
     }

@@ -10,10 +10,13 @@ from saber.execution._resolve import (
     when_true,
 )
 from saber.execution._cache import StepCache, run_cached
+from saber.execution._retry import RetryPolicy, run_with_retries
 from saber.execution._tool import ToolRun, preload_tool, run_tool
 
 __all__ = [
     "Resolver",
+    "RetryPolicy",
+    "run_with_retries",
     "StepCache",
     "run_cached",
     "ToolRun",

@@ -75,6 +75,7 @@ Step = TypedDict("Step", {
     "resources": Resources,
     "saber": "dict[str, Any]",
     "score_format": "str | None",
+    "retry": "dict[str, Any]",  # the step's own {"retries", "retry_delay"} (None: the run's default)
     "secrets": "list[str]",
 }, total=False)
 

@@ -28,6 +28,8 @@ class RunSpec:
     sweep_id: str | None = None  # the study's name (--study); None: a fresh one
     workers: int | None = None
     cache: bool = True  # steps reuse the step cache's outputs (saber run --no-cache: off)
+    retries: int | None = None  # --retries: tries again of any failed step without its own hint
+    retry_delay: float | None = None  # --retry-delay, seconds
 
 
 @dataclass
@@ -118,6 +120,8 @@ def _requester(plan: dict, spec: RunSpec, sweep_id: str) -> Callable[[Any, str, 
     # The job's floats as written travel with the run, as `saber cwl-runner` sends cwltool's.
     floats = {"floats": texts} if spec.job and (texts := job_floats(spec.job)) else {}
 
+    retry = _retry_default(spec)
+
     def request(point, run_id: str, extra: dict) -> RunRequest:
         _no_swept_secrets(plan, point, spec.sweep)
         inputs = {**base, **point.inputs}
@@ -125,9 +129,20 @@ def _requester(plan: dict, spec: RunSpec, sweep_id: str) -> Callable[[Any, str, 
                      file=str(spec.job) if spec.job else None)
         conf = run_conf(inputs, {"sweep_id": sweep_id, **extra, "params": point.params,
                                  "step_inputs": wire_safe(point.step_inputs), **floats,
-                                 **({} if spec.cache else {"cache": False})})
+                                 **({} if spec.cache else {"cache": False}), **retry})
         return RunRequest(run_id=run_id, conf=conf)
     return request
+
+
+def _retry_default(spec: RunSpec) -> dict:
+    """The run's default retry policy for steps without their own: the command line's, else
+    the sweep file's sampler block's; it travels in each run's conf."""
+    from saber.sweep import load_sweep
+
+    sweep = load_sweep(spec.sweep) if spec.sweep else None
+    retries = spec.retries if spec.retries is not None else sweep and sweep.retries
+    delay = spec.retry_delay if spec.retry_delay is not None else sweep and sweep.retry_delay
+    return {k: v for k, v in (("retries", retries), ("retry_delay", delay)) if v is not None}
 
 
 def _no_swept_secrets(plan: dict, point, sweep: Path | None) -> None:

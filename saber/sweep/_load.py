@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -22,10 +21,9 @@ MAX_RANGE_VALUES = 1_000_000
 _SOURCES = ("range", "values", "choice", *SPACE_KINDS)  # where a dimension's values come from
 _LABEL_KEYS = (*_SOURCES, "parameters", "steps")
 _RANGE_KEYS = ("start", "stop", "step")
-_SAMPLER_KEYS = ("method", "max_iterations", "batch_size", "seed", "direction", "objective", "max_time")
+_SAMPLER_KEYS = ("method", "max_iterations", "batch_size", "seed", "direction", "objective", "max_time",
+                 "retries", "retry_delay")
 _DIRECTIONS = ("maximize", "minimize")
-_TIME_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_TIME = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([smhd])")
 
 
 class _Reader:
@@ -238,7 +236,7 @@ class _Reader:
                              value_line(node, "method", line), "sampler.method")
         options: dict[str, Any] = {"method": str(method), "sampler_line": line,
                                    "lines": {str(k): value_line(node, k, line) or line or 1 for k in node}}
-        for k, low in (("max_iterations", 1), ("batch_size", 1), ("seed", 0)):
+        for k, low in (("max_iterations", 1), ("batch_size", 1), ("seed", 0), ("retries", 0)):
             if k not in node:
                 continue
             v = node[k]
@@ -259,21 +257,22 @@ class _Reader:
             options["objective"] = str(node["objective"])
         if "max_time" in node:
             options["max_time"] = self.duration(node["max_time"], value_line(node, "max_time", line))
+        if "retry_delay" in node:
+            options["retry_delay"] = self.duration(node["retry_delay"], value_line(node, "retry_delay", line),
+                                                   "retry_delay", zero=True)
         if method in ("random", "tpe", "cmaes") and "max_iterations" not in options:
             raise self.error(f"the {method} sampler needs max_iterations", line, "sampler")
         return options
 
-    def duration(self, value: Any, line: int | None) -> float:
+    def duration(self, value: Any, line: int | None, key: str = "max_time", *, zero: bool = False) -> float:
         """Seconds from 90, 90s, 30m, 2h, 1h30m or 1d."""
-        if not isinstance(value, bool) and isinstance(value, (int, float)) and value > 0:
-            return float(value)
-        text = str(plain(value)).strip().lower() if isinstance(value, str) else ""
-        parts = _TIME.findall(text)
-        if not parts or _TIME.sub("", text).strip() or (seconds := sum(
-                float(n) * _TIME_UNITS[u] for n, u in parts)) <= 0:
-            raise self.error(f"max_time must be a positive duration like 90s, 30m, 2h or 1h30m, got "
-                             f"{plain(value)!r}", line, "sampler.max_time")
-        return seconds
+        from saber._duration import seconds
+
+        found = seconds(plain(value), zero=zero)
+        if found is None:
+            raise self.error(f"{key} must be a {'' if zero else 'positive '}duration like 90s, 30m, 2h or "
+                             f"1h30m, got {plain(value)!r}", line, f"sampler.{key}")
+        return found
 
 
 def load_sweep(path: str | os.PathLike[str]) -> Sweep:

@@ -4,6 +4,7 @@ left behind and nothing lost or run twice."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -130,8 +131,49 @@ def test_two_first_runs_at_once_on_a_fresh_home(tmp_path):
         assert proc.returncode == 0, output
         assert "Traceback" not in output and "database is locked" not in output
     for name in ("a", "b"):
-        import json
 
         points = json.loads((tmp_path / name / "summary.json").read_text())["points"]
         assert sorted(p["params"]["x"] for p in points) == [0.2, 0.6]
         assert all(p["dag_run_id"].startswith(f"fresh-{name}_") for p in points)
+
+
+def _writer_container() -> str | None:
+    ps = subprocess.run(["docker", "ps", "--no-trunc", "--format", "{{.ID}} {{.Command}}"],
+                        capture_output=True, text=True)
+    return next((line.split()[0] for line in ps.stdout.splitlines() if "saber-fault-writer" in line), None)
+
+
+@pytest.mark.parametrize("how", ["docker-kill", "kill-the-process"])
+def test_a_killed_step_is_tried_again_and_no_half_output_is_read(saber_home, tmp_path, how):
+    """`docker kill` of a step's container, or SIGKILL of the container's own process (as the
+    OOM killer does) while it writes a large output: the step is tried once more, from an
+    emptied folder, and the next step reads only the whole file."""
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "saber", "run", str(DATA / "cwl" / "slow_write_wf.cwl"),
+                             "--outdir", str(out), "--study", f"fault-{how}-{time.time_ns()}", "--no-cache"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert _until(lambda: _writer_container() is not None, 120), "the writer never started"
+    time.sleep(1.5)  # part of the file is written
+    container = _writer_container()
+    if how == "docker-kill":
+        subprocess.run(["docker", "kill", container], check=True, capture_output=True)
+    else:
+        pid = subprocess.run(["docker", "inspect", "--format", "{{.State.Pid}}", container],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        os.kill(int(pid), signal.SIGKILL)
+    output, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, output
+    summary = json.loads((out / "summary.json").read_text())
+    [point] = summary["points"]
+    report = Path(point["outputs"]["report"]["location"].removeprefix("file://"))
+    assert report.read_text() == f"whole: {64 * (1 << 20) + 3} bytes\n"
+    from saber.backends.embedded._compat import base_log_folder
+
+    log = next(base_log_folder().glob(f"dag_id={summary['dag_id']}/run_id={point['dag_run_id']}/task_id=write/attempt=*.log"))
+    assert "infrastructure failure (exit code 137); try 2 of 2" in log.read_text()
+    # One try's outputs in the step's folder: the killed try left nothing beside them.
+    from saber.home import storage_root
+
+    files = sorted(p.name for p in (storage_root() / summary["dag_id"] / point["dag_run_id"] / "write").rglob("*")
+                   if p.is_file())
+    assert files == ["big.bin"]

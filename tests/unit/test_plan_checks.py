@@ -39,7 +39,7 @@ def test_non_ascii_file_names_make_ascii_ids(tmp_path: Path) -> None:
     assert dag_id_for(tmp_path / ("x" * 300 + ".cwl")).__len__() <= 250
 
 
-@pytest.mark.parametrize("hint", ["saber: {retries: 3, queue: default}"])
+@pytest.mark.parametrize("hint", ["saber: {retires: 3, queue: default}"])
 def test_unknown_saber_hint_keys_are_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture, hint: str) -> None:
     path = tmp_path / "tool.cwl"
     path.write_text("cwlVersion: v1.2\nclass: CommandLineTool\n$namespaces: {saber: https://saber.dev/cwl#}\n"
@@ -48,5 +48,5 @@ def test_unknown_saber_hint_keys_are_a_warning(tmp_path: Path, caplog: pytest.Lo
         build_plan(load_process(path), path=path)
     warned = [r.getMessage() for r in caplog.records if "saber hint" in r.getMessage()]
     assert len(warned) == 1
-    assert f"{path}:" in warned[0] and "unknown key 'retries'" in warned[0]
-    assert "known: score_format, queue" in warned[0]
+    assert f"{path}:" in warned[0] and "unknown key 'retires'" in warned[0]
+    assert "known: score_format, queue, retries, retry_delay" in warned[0]
