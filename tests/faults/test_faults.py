@@ -18,7 +18,7 @@ from saber_testing import DATA, ROOT, needs_docker, run_saber, saber_sleeping, s
 
 pytestmark = [needs_docker, pytest.mark.docker, pytest.mark.slow]
 
-SLOW = DATA / "cwl" / "slow_score.cwl"
+SLOW = DATA / "cwl" / "slow_score_wf.cwl"
 
 
 def _fault_containers() -> int:
@@ -96,6 +96,9 @@ def test_sigkill_mid_study_leaves_nothing_and_resume_runs_each_point_once(saber_
     done = sorted(x for state, x in _trials(study) if state == "COMPLETE")
     assert done == [0.1, 0.2, 0.3, 0.4]
     assert [s for s, _ in _trials(study)].count("FAIL") == 1
+    # The killed trial's finished step was not run again: the step cache gave its outputs.
+    points = {p["params"]["x"]: p for p in json.loads((tmp_path / "second" / "summary.json").read_text())["points"]}
+    assert points[0.3]["cached_steps"] == ["prep"] and points[0.4]["cached_steps"] == []
 
 
 def test_a_second_driver_of_one_study_is_refused(saber_home, tmp_path):

@@ -1,8 +1,8 @@
 cwlVersion: v1.2
 class: CommandLineTool
 doc: |
-  A scored tool for the fault tests: prints `score: x` at once, or first sleeps 300 s when
-  x >= slow_from (a step that is running when the test kills saber).
+  A scored tool for the fault tests: prints `score: x` (x read from x_file) at once, or first
+  sleeps 300 s when x >= slow_from (a step that is running when the test kills saber).
 $namespaces:
   saber: https://saber.dev/cwl#
 requirements:
@@ -13,12 +13,12 @@ baseCommand: [python3, -c]
 arguments:
   - valueFrom: |
       import sys, time  # saber-fault-test
-      x, slow_from = float(sys.argv[1]), float(sys.argv[2])
+      x, slow_from = float(open(sys.argv[1]).read()), float(sys.argv[2])
       if x >= slow_from:
           time.sleep(300)
       print(f"score: {x}")
     position: 0
 inputs:
-  x: {type: float, inputBinding: {position: 1}}
+  x_file: {type: File, inputBinding: {position: 1}}
   slow_from: {type: float, default: 100.0, inputBinding: {position: 2}}
 outputs: []
