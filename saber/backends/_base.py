@@ -104,6 +104,7 @@ class Backend(Protocol):
         cancel(run_ids)             on interrupt: unfinished runs failed, their containers killed
         settle(run_ids)             runs this client did not see end (a dead client's, an
                                     interrupted batch's): final states, stopping any still going
+        forget_secrets(keys)        when the runs are over (finished, failed or cancelled)
         close()                     always, also after an error
 
     Raises only ``saber.errors.SaberError`` subclasses: ``BackendUnavailable`` (exit 2) when the
@@ -147,6 +148,10 @@ class Backend(Protocol):
         """Each run's final state, for runs whose end this client did not see: a run still
         going is stopped first (failed, containers killed), so it can never finish behind the
         caller's back; None for a run that does not exist. Works after ``cancel``."""
+
+    def forget_secrets(self, keys: Sequence[str]) -> None:
+        """Remove these keys from the secret store; a key not there is skipped. Called while a
+        use case ends, also on an error: what cannot be removed is logged, not raised."""
 
     def close(self) -> None:
         """Release what ``start`` and ``prepare`` opened."""

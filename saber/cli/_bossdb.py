@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from saber.errors import InputError
@@ -18,7 +19,8 @@ and blosc cutouts. Point a tool at it with the intern config
 
 SERVE_EXAMPLES = """examples:
   saber bossdb serve --root ~/bossdb                       # http://127.0.0.1:8000, any token
-  BOSSDB_TOKEN=s3cret saber bossdb serve --root ~/bossdb --port 8001   # token required"""
+  BOSSDB_TOKEN=s3cret saber bossdb serve --root ~/bossdb --port 8001   # token required
+  saber bossdb serve --root ~/bossdb --token-file ~/.bossdb-token      # token required"""
 
 
 def add_parser(sub) -> None:
@@ -70,9 +72,11 @@ def _add_serve(actions) -> None:
     p.add_argument("--root", type=Path, required=True, help="the precomputed store (created if missing)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--token", default=os.environ.get("BOSSDB_TOKEN"),
-                   help="require 'Authorization: Token T' on every request (default: $BOSSDB_TOKEN; "
-                        "none: any token is accepted)")
+    given = p.add_mutually_exclusive_group()
+    given.add_argument("--token-file", type=Path, metavar="PATH",
+                       help="require 'Authorization: Token T' on every request, T read from PATH "
+                            "(default: $BOSSDB_TOKEN; neither: any token is accepted)")
+    given.add_argument("--token", help="T itself: discouraged, every local user sees it in `ps`")
     p.set_defaults(func=serve)
 
 
@@ -81,12 +85,31 @@ def serve(args: argparse.Namespace) -> int:
 
     if args.root.exists() and not args.root.is_dir():
         raise InputError(f"--root {args.root} is a file, not a store folder")
+    token = _serve_token(args)
     args.root.mkdir(parents=True, exist_ok=True)
-    auth = "token required" if args.token else "no token required"
+    auth = "token required" if token else "no token required"
     print(f"Boss API on http://{args.host}:{args.port}/v1/ over {args.root.resolve()} ({auth}); "
           f"stop with Ctrl-C", flush=True)
-    run_server(args.root, host=args.host, port=args.port, token=args.token or None)
+    run_server(args.root, host=args.host, port=args.port, token=token)
     return 0
+
+
+def _serve_token(args: argparse.Namespace) -> str | None:
+    """The token the server requires: --token-file, --token, else $BOSSDB_TOKEN. A long-lived
+    server's command line stays in `ps` for every local user as long as it runs."""
+    if args.token_file is not None:
+        try:
+            token = args.token_file.read_text().strip()
+        except OSError as e:
+            raise InputError(f"--token-file {args.token_file}: cannot read it ({e.strerror})") from e
+        if not token:
+            raise InputError(f"--token-file {args.token_file} is empty")
+        return token
+    if args.token:
+        print("warning: --token is visible to every local user (ps, /proc) while the server runs; "
+              "use $BOSSDB_TOKEN or --token-file instead", file=sys.stderr, flush=True)
+        return args.token
+    return os.environ.get("BOSSDB_TOKEN") or None
 
 
 def ingest_cmd(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import secrets
@@ -10,6 +11,8 @@ import signal
 import subprocess
 import sys
 import time
+
+from saber._lifetime import die_with_parent
 
 HELP = """Start the Airflow web UI on 127.0.0.1 over $SABER_HOME: one DAG per workflow, one DAG
 run per sweep point, each step a task with its log. A scheduler and DAG processor start with it
@@ -32,6 +35,7 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from saber.backends.embedded import activate, ensure_database
+    from saber.cli._ui_watchdog import start_watchdog
     from saber.home import SaberHome
 
     home = SaberHome.from_env()
@@ -46,10 +50,18 @@ def run(args: argparse.Namespace) -> int:
                AIRFLOW__API__SECRET_KEY=_secret(home, "secret_key"))
     commands = [["api-server", "--host", args.host, "--port", str(args.port)]]
     if not args.no_scheduler:
-        commands += [["scheduler"], ["dag-processor"]]
+        # No log server: it listens on every interface (Airflow hard-codes the address) and only
+        # serves running tasks' logs to api-servers on other machines; this one reads the files.
+        commands += [["scheduler", "--skip-serve-logs"], ["dag-processor"]]
     print(f"Airflow UI: {base}/  (user admin, password: {_password(home)})", flush=True)
     print(f"state: {home.root}   stop with Ctrl-C", flush=True)
-    procs = [subprocess.Popen([sys.executable, "-m", "airflow", *cmd], env=env) for cmd in commands]
+    # Killed outright (SIGKILL, OOM), saber ui cannot stop what it started: the kernel sends each
+    # Airflow process SIGTERM, and the watchdog stops the rest of the tree (`_ui_watchdog`).
+    start_watchdog()
+    procs = [subprocess.Popen([sys.executable, "-m", "airflow", *cmd], env=env, stdin=subprocess.DEVNULL,
+                              start_new_session=True,  # a group to stop as a whole: workers, supervisors
+                              preexec_fn=functools.partial(die_with_parent, signal.SIGTERM))
+             for cmd in commands]
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         while all(p.poll() is None for p in procs):
@@ -58,14 +70,27 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        _stop(procs)
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM to each process group (a running task's supervisor passes it on to the task, which
+    kills its container), SIGKILL after 30 s."""
+    for p in procs:
+        _signal_group(p, signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            _signal_group(p, signal.SIGKILL)
+            p.wait()
+
+
+def _signal_group(proc: subprocess.Popen, signum: int) -> None:
+    try:
+        os.killpg(proc.pid, signum)
+    except OSError:
+        pass  # the group is gone
 
 
 def _secret(home, name: str) -> str:

@@ -8,9 +8,10 @@ tool runs and hands the value to cwltool's secret store, so the tool sees it (th
 environment variable, in saber's tools) while cwltool's logs and the `docker run` command line
 see a placeholder.
 
-The Variable's key is an HMAC of the value under a key private to the saber home: the same
-token gives the same Variable (re-runs and concurrent studies share it, nothing piles up),
-and the key says nothing about the token.
+Each invocation (a `saber run`, a `saber cwl-runner`) keeps its own Variable and removes it when
+it ends: its key is an HMAC, under a key private to the saber home, of the value and a scope
+random per invocation. So two concurrent runs with one token never share a Variable (the first
+to end would take it from the other), and the key says nothing about the token.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import secrets as _random
 
 from saber.plan import REF_PREFIX, is_ref
 
-__all__ = ["conceal_inputs", "env_secret", "reference", "reveal", "variable_key"]
+__all__ = ["conceal_inputs", "env_secret", "new_scope", "reference", "reveal", "variable_key"]
 
 _KEY_PREFIX = "saber_secret_"  # "secret" in the key: Airflow masks the value in task logs too
 
@@ -44,13 +45,20 @@ def _home_key() -> bytes:
     return bytes.fromhex(private_file(SaberHome.from_env().secret_key, lambda: _random.token_hex(32)))
 
 
-def variable_key(value: str) -> str:
-    return _KEY_PREFIX + hmac.new(_home_key(), value.encode(), hashlib.sha256).hexdigest()[:32]
+def new_scope() -> str:
+    """A scope for one invocation's Variables."""
+    return _random.token_hex(8)
 
 
-def reference(value: str) -> str:
+def variable_key(value: str, *, scope: str) -> str:
+    """The Variable that keeps ``value`` for the invocation ``scope``."""
+    message = f"{scope}\0{value}".encode()
+    return _KEY_PREFIX + hmac.new(_home_key(), message, hashlib.sha256).hexdigest()[:32]
+
+
+def reference(value: str, *, scope: str) -> str:
     """The reference a run's conf carries in place of ``value`` (no database access)."""
-    return REF_PREFIX + variable_key(value)
+    return REF_PREFIX + variable_key(value, scope=scope)
 
 
 def reveal(ref: str) -> str:
@@ -71,13 +79,14 @@ def reveal(ref: str) -> str:
             from saber.errors import SaberError
 
             raise SaberError(f"a secret input refers to Airflow Variable '{key}', which cannot be read "
-                             f"({type(e).__name__}); run `saber run` again to store it") from None
+                             f"({type(e).__name__}): the `saber run` that stored it removes it when it "
+                             f"ends; run `saber run` again") from None
         return value
 
 
-def conceal_inputs(inputs: dict, names: list[str]) -> tuple[dict, list[str]]:
+def conceal_inputs(inputs: dict, names: list[str], *, scope: str) -> tuple[dict, list[str]]:
     """``inputs`` with each secret input's value (from the job, else the environment) replaced by
-    its reference, and the plain values to store."""
+    its reference in ``scope``, and the plain values to store."""
     out, plain = dict(inputs), []
     for name in names:
         value = out.get(name)
@@ -86,5 +95,5 @@ def conceal_inputs(inputs: dict, names: list[str]) -> tuple[dict, list[str]]:
         if value is None or is_ref(value):
             continue
         plain.append(value)
-        out[name] = reference(value)
+        out[name] = reference(value, scope=scope)
     return out, plain

@@ -1,12 +1,13 @@
-"""One batch of DAG runs on a backend, cancelled as a whole when interrupted."""
+"""One batch of DAG runs on a backend, cancelled as a whole when interrupted; the backend closed
+at the end of a use case, its secrets removed first."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from saber.backends import Backend, RunProgress, RunRequest, RunState
 
-__all__ = ["run_batch"]
+__all__ = ["close_backend", "run_batch"]
 
 
 def run_batch(backend: Backend, requests: Sequence[RunRequest],
@@ -20,3 +21,14 @@ def run_batch(backend: Backend, requests: Sequence[RunRequest],
     except BaseException:
         backend.cancel(ids)
         raise
+
+
+def close_backend(backend: Backend, secret_keys: Collection[str] = ()) -> None:
+    """Remove the Variables this use case stored, then close the backend; called in its
+    ``finally``: its runs are over (finished, failed, or cancelled by ``run_batch``) and its
+    Variables' keys are its own (``saber.execution._secrets``), so no other run loses one."""
+    try:
+        if secret_keys:
+            backend.forget_secrets(list(secret_keys))
+    finally:
+        backend.close()

@@ -58,20 +58,23 @@ def run_cwl(process_ref: str, job: str | None, *, outdir: Path, backend: Backend
             say: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Run ``process_ref`` (a .cwl path, optionally ``#id``) on ``job``; return the output object
     with its files moved into ``outdir``. Raises RunFailed, UnsupportedRequirement, SaberError."""
-    from saber.execution._secrets import conceal_inputs, variable_key
+    from saber.execution._secrets import conceal_inputs, new_scope, variable_key
     from saber.plan import run_conf
-    from saber.runs._batch import run_batch
+    from saber.runs._batch import close_backend, run_batch
 
     if not backend.capabilities.shared_storage:
         raise SaberError(f"saber cwl-runner needs a backend whose outputs it can read; {backend.name} has none")
+    scope, stored = new_scope(), []
     try:
         plan, inputs, floats = boot(backend, _compile, process_ref, job)
         backend.prepare(plan)
         known = {i["id"] for i in plan["inputs"]}
         inputs = {k: v for k, v in inputs.items() if k in known}  # cwltool ignores a job's other keys
-        inputs, plain = conceal_inputs(inputs, plan.get("secrets", []))
+        inputs, plain = conceal_inputs(inputs, plan.get("secrets", []), scope=scope)
         if plain:  # kept in the backend's secret store; the run's conf carries references
-            backend.store_secrets({variable_key(v): v for v in plain})
+            values = {variable_key(v, scope=scope): v for v in plain}
+            stored = list(values)
+            backend.store_secrets(values)
         run_id = f"cwl_{secrets.token_hex(4)}"
         say(f"DAG {plan['dag_id']}, run {run_id}")
         # One run in a throw-away home: a step cache there could never be hit again.
@@ -82,7 +85,7 @@ def run_cwl(process_ref: str, job: str | None, *, outdir: Path, backend: Backend
             _raise_failure(backend.outcome(run_id))
         return _relocate(backend.outputs(run_id), outdir)
     finally:
-        backend.close()
+        close_backend(backend, stored)
 
 
 def _relocate(raw: dict[str, Any], outdir: Path) -> dict[str, Any]:

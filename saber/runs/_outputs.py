@@ -1,7 +1,9 @@
-"""A finished run's outputs copied into the user's outdir."""
+"""A finished run's outputs placed in the user's outdir: hard links to run storage where both
+are on one filesystem (as Nextflow's ``publishDir mode: 'link'``), copies elsewhere."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,7 @@ __all__ = ["export_outputs"]
 
 
 def export_outputs(value: Any, dest: Path) -> Any:
-    """Copy every File/Directory in ``value`` into ``dest``; return the object with new locations."""
+    """Place every File/Directory in ``value`` in ``dest``; return the object with new locations."""
     if isinstance(value, list):
         return [export_outputs(v, dest) for v in value]
     if not isinstance(value, dict):
@@ -22,9 +24,9 @@ def export_outputs(value: Any, dest: Path) -> Any:
         dest.mkdir(parents=True, exist_ok=True)
         target = _free_name(dest / src.name)
         if src.is_dir():
-            shutil.copytree(src, target)
+            shutil.copytree(src, target, copy_function=_link_or_copy)  # file by file
         elif src.exists():
-            shutil.copy2(src, target)
+            _link_or_copy(src, target)
         value.update(location=target.as_uri(), path=str(target), basename=target.name)
         if value.get("listing"):
             value.pop("listing")
@@ -32,6 +34,16 @@ def export_outputs(value: Any, dest: Path) -> Any:
             value["secondaryFiles"] = export_outputs(value["secondaryFiles"], dest)
         return value
     return {k: export_outputs(v, dest) for k, v in value.items()}
+
+
+def _link_or_copy(src: str | Path, target: str | Path) -> None:
+    """A hard link: an output of many GB is not stored twice. A copy where linking is refused:
+    another filesystem (EXDEV), one without hard links, a file this user does not own under
+    fs.protected_hardlinks (EPERM), too many links (EMLINK)."""
+    try:
+        os.link(src, target)
+    except OSError:
+        shutil.copy2(src, target)
 
 
 def _free_name(path: Path) -> Path:

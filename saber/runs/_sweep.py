@@ -13,7 +13,7 @@ from typing import Any
 
 from saber.backends import Backend, RunProgress, RunRequest, RunState
 from saber.errors import InputError
-from saber.runs._batch import run_batch
+from saber.runs._batch import close_backend, run_batch
 from saber.runs._boot import boot
 
 __all__ = ["RunSpec", "PointResult", "Summary", "check_files", "compile_workflow", "prepare_points", "run_sweep"]
@@ -90,12 +90,14 @@ def compile_workflow(path: Path) -> dict:
     return build_plan(load_process(path), path=path)
 
 
-def prepare_points(plan: dict, spec: RunSpec, sweep_id: str) -> list[tuple[Any, RunRequest]]:
-    """Validate the job and sweep against the plan; one RunRequest (DAG run) per point."""
+def prepare_points(plan: dict, spec: RunSpec, sweep_id: str, *,
+                   scope: str | None = None) -> list[tuple[Any, RunRequest]]:
+    """Validate the job and sweep against the plan; one RunRequest (DAG run) per point.
+    ``scope``: the invocation's secret Variables (``saber.execution._secrets``; default the sweep id)."""
     from saber.sweep import expand
 
     sweep, target = _sweep_and_target(plan, spec)
-    request = _requester(plan, spec, sweep_id)
+    request = _requester(plan, spec, sweep_id, scope or sweep_id)
     return [(point, request(point, f"{sweep_id}_p{point.index:04d}", {"point": point.index}))
             for point in expand(sweep, target)]
 
@@ -109,14 +111,14 @@ def _sweep_and_target(plan: dict, spec: RunSpec):
     return (load_sweep(spec.sweep) if spec.sweep else Sweep(file="(no sweep)")), target
 
 
-def _requester(plan: dict, spec: RunSpec, sweep_id: str) -> Callable[[Any, str, dict], RunRequest]:
+def _requester(plan: dict, spec: RunSpec, sweep_id: str, scope: str) -> Callable[[Any, str, dict], RunRequest]:
     """A function making the DAG run request of one point: its job order checked, its conf."""
     from saber.cwl._job import check_inputs, job_floats, load_job
     from saber.execution._secrets import conceal_inputs
     from saber.plan import run_conf, wire_safe
 
     base = load_job(spec.job, plan) if spec.job else {}
-    base, _ = conceal_inputs(base, plan.get("secrets", []))
+    base, _ = conceal_inputs(base, plan.get("secrets", []), scope=scope)
     # The job's floats as written travel with the run, as `saber cwl-runner` sends cwltool's.
     floats = {"floats": texts} if spec.job and (texts := job_floats(spec.job)) else {}
 
@@ -173,7 +175,7 @@ def _secret_place(sweep: Path | None, point, plan: dict) -> tuple[int | None, st
     return None, None
 
 
-def job_secrets(plan: dict, spec: RunSpec) -> dict[str, str]:
+def job_secrets(plan: dict, spec: RunSpec, scope: str) -> dict[str, str]:
     """The job's (or the environment's) secret input values, keyed by the Variable each run's
     conf refers to: the backend keeps them in its secret store."""
     from saber.cwl._job import load_job
@@ -181,8 +183,8 @@ def job_secrets(plan: dict, spec: RunSpec) -> dict[str, str]:
 
     if not plan.get("secrets"):
         return {}
-    _, plain = conceal_inputs(load_job(spec.job, plan) if spec.job else {}, plan["secrets"])
-    return {variable_key(value): value for value in plain}
+    _, plain = conceal_inputs(load_job(spec.job, plan) if spec.job else {}, plan["secrets"], scope=scope)
+    return {variable_key(value, scope=scope): value for value in plain}
 
 
 def study_setup(plan: dict, spec: RunSpec, name: str):
@@ -199,17 +201,17 @@ def study_setup(plan: dict, spec: RunSpec, name: str):
     space = search_space(sweep, target)
     # The job file and required inputs are checked before anything runs, on one point.
     some = {d.key: d.values[0].value if d.values else d.space.low for d in sweep.dimensions}
-    _requester(plan, spec, name)(space.point(0, some), "check", {})
+    _requester(plan, spec, name, name)(space.point(0, some), "check", {})  # dropped: any scope does
     return study, space
 
 
-def _compile_and_prepare(spec: RunSpec, sweep_id: str) -> tuple[dict, list | None]:
+def _compile_and_prepare(spec: RunSpec, sweep_id: str, scope: str) -> tuple[dict, list | None]:
     """Compile and check everything; a scored workflow's points are chosen later, by its study
     (the parent process builds it again: a search space does not cross process boundaries)."""
     plan = compile_workflow(spec.workflow)
     if study_setup(plan, spec, sweep_id) is not None:
         return plan, None
-    return plan, prepare_points(plan, spec, sweep_id)
+    return plan, prepare_points(plan, spec, sweep_id, scope=scope)
 
 
 def new_sweep_id() -> str:
@@ -225,14 +227,16 @@ def run_sweep(spec: RunSpec, *, backend: Backend,
 
     ``on_ready(plan, points or trials, StudySpec or None)`` is called before the first run.
     """
+    from saber.execution._secrets import new_scope
     from saber.scores import Lease, results_url
 
     started = time.monotonic()
     sweep_id = spec.sweep_id or new_sweep_id()
+    scope, stored = new_scope(), []
     lease = None
     try:
         check_files(spec)
-        plan, prepared = boot(backend, _compile_and_prepare, spec, sweep_id)
+        plan, prepared = boot(backend, _compile_and_prepare, spec, sweep_id, scope)
         if spec.job:  # here, not where the job is read: that happens more than once
             from saber.cwl._job import warn_ignored_keys
 
@@ -242,15 +246,17 @@ def run_sweep(spec: RunSpec, *, backend: Backend,
         lease = Lease(results_url(), sweep_id, command=" ".join(sys.argv))
         lease.acquire()
         backend.prepare(plan)
-        if values := job_secrets(plan, spec):
+        if values := job_secrets(plan, spec, scope):
+            stored = list(values)  # before storing: one stored when the next one fails is removed too
             backend.store_secrets(values)
         outdir = (spec.outdir or Path("saber-out") / plan["name"] / sweep_id).resolve()
         if prepared is None:
-            summary = _run_study(plan, spec, sweep_id, backend, outdir, started, on_ready, on_progress, on_trial)
+            summary = _run_study(plan, spec, sweep_id, scope, backend, outdir, started, on_ready, on_progress,
+                                 on_trial)
         else:
             summary = _run_points(plan, spec, sweep_id, prepared, backend, outdir, started, on_ready, on_progress)
     finally:
-        backend.close()
+        close_backend(backend, stored)
         if lease is not None:
             lease.release()
     outdir.mkdir(parents=True, exist_ok=True)
@@ -276,15 +282,15 @@ def _run_points(plan: dict, spec: RunSpec, sweep_id: str, prepared, backend: Bac
                    points=_collect(backend, prepared, states, outdir), seconds=time.monotonic() - started)
 
 
-def _run_study(plan: dict, spec: RunSpec, name: str, backend: Backend, outdir: Path, started: float,
-               on_ready, on_progress, on_trial) -> Summary:
+def _run_study(plan: dict, spec: RunSpec, name: str, scope: str, backend: Backend, outdir: Path,
+               started: float, on_ready, on_progress, on_trial) -> Summary:
     from saber.runs._study import run_study
 
     study, space = study_setup(plan, spec, name)
     if on_ready:
         on_ready(plan, space.grid_size if study.method in ("grid", "batch-grid") and not study.max_iterations
                  else study.max_iterations, study)
-    result, runs = run_study(plan, study, space, backend=backend, request=_requester(plan, spec, name),
+    result, runs = run_study(plan, study, space, backend=backend, request=_requester(plan, spec, name, scope),
                              outdir=outdir, on_progress=on_progress, on_trial=on_trial)
     points = []
     for record in result.trials:

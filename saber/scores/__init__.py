@@ -1,7 +1,7 @@
 """Scores: what the scored steps printed, and the results database they land in."""
 
 # --- results store and reports (studies and trials in Optuna's storage, step scores in saber_scores)
-from saber.scores._lease import Lease, LeaseHolder, StudyBusy, lease_holders
+from saber.scores._lease import Lease, LeaseHolder, StudyBusy, drop_lease, lease_holders
 from saber.scores._plots import PlotFiles, write_plots
 from saber.scores._report import StudyReport, StudyRow, TrialRow, report_csv, report_json
 from saber.scores._store import ResultsStore, Score, open_storage, results_url
@@ -10,6 +10,7 @@ __all__ = [
     "Lease",
     "LeaseHolder",
     "StudyBusy",
+    "drop_lease",
     "lease_holders",
     "PlotFiles",
     "ResultsStore",

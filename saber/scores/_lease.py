@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from saber.errors import SaberError
 
-__all__ = ["Lease", "LeaseHolder", "StudyBusy", "lease_holders", "leases_table"]
+__all__ = ["Lease", "LeaseHolder", "StudyBusy", "drop_lease", "lease_holders", "leases_table"]
 
 HEARTBEAT_S = 5.0
 STALE_S = 30.0  # no heartbeat for this long: the holder is gone (another host, or frozen)
@@ -164,6 +164,15 @@ def lease_holders(engine: sa.engine.Engine) -> list[LeaseHolder]:
         return [_parse(r._mapping) for r in conn.execute(sa.select(leases_table).order_by(leases_table.c.name))]
 
 
+def drop_lease(engine: sa.engine.Engine, holder: LeaseHolder) -> bool:
+    """Delete the row ``holder`` left (its process is dead); False if another process holds
+    the name by now (compare and delete: a new driver's lease is never taken from it)."""
+    with engine.begin() as conn:
+        return conn.execute(leases_table.delete().where(
+            leases_table.c.name == holder.name,
+            leases_table.c.holder == f"{holder.host}:{holder.pid}:{holder._start_time}")).rowcount == 1
+
+
 def _holder(engine: sa.engine.Engine, name: str) -> LeaseHolder | None:
     with engine.connect() as conn:
         row = conn.execute(sa.select(leases_table).where(leases_table.c.name == name)).first()
@@ -186,12 +195,14 @@ def _create(engine: sa.engine.Engine) -> None:
 
 def _started(pid: int) -> str:
     """The process's start time in clock ticks since boot: with the pid, names one process
-    (a pid alone is reused)."""
+    (a pid alone is reused); "" for none, or for a zombie (it exited; its parent has not
+    reaped it yet)."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rpartition(")")[2].split()[19]
-    except (OSError, IndexError):
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
         return ""
+    return fields[19] if len(fields) > 19 and fields[0] != "Z" else ""
 
 
 def _now() -> datetime:

@@ -54,6 +54,8 @@ class StudyRow:
     created: str | None
     states: dict[str, int]  # trial state name (COMPLETE, FAIL, RUNNING, WAITING, ...) -> count
     best_value: float | None
+    dag_id: str | None = None
+    sweep: str | None = None  # the sweep file it was started with
 
     @property
     def n_trials(self) -> int:
@@ -112,7 +114,8 @@ def study_row(study: Any, trials: Sequence[FrozenTrial]) -> StudyRow:
     return StudyRow(name=study.study_name, direction=_direction(study.directions),
                     method=attrs.get("saber_method"), objective=_objective(attrs),
                     workflow=attrs.get("saber_workflow"), created=attrs.get("saber_created"),
-                    states=states, best_value=None if best is None else best.value)
+                    states=states, best_value=None if best is None else best.value,
+                    dag_id=attrs.get("saber_dag_id"), sweep=attrs.get("saber_sweep"))
 
 
 def build_report(name: str, directions: Sequence[StudyDirection], user_attrs: Mapping[str, Any],

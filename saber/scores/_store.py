@@ -101,6 +101,11 @@ class ResultsStore:
         self.storage.engine.dispose()
 
     @property
+    def engine(self) -> sa.engine.Engine:
+        """The database's engine, for saber's own tables (the study leases among them)."""
+        return self._engine
+
+    @property
     def display_url(self) -> str:
         """The URL with any password hidden, for messages."""
         return _safe(self.url)

@@ -443,6 +443,26 @@ def test_a_secret_is_not_left_unencrypted(prepared, fake):
     assert "saber_secret_x" not in fake.variables
 
 
+def test_forgotten_secrets_are_deleted(prepared, fake):
+    prepared.store_secrets({"saber_secret_a": "tok-a", "saber_secret_b": "tok-b"})
+    fake.variables["saber_secret_other"] = {"key": "saber_secret_other", "value": "another run's"}
+    prepared.forget_secrets(["saber_secret_a", "saber_secret_b", "saber_secret_gone"])  # gone: a 404, skipped
+    assert set(fake.variables) == {"saber_secret_other"}
+
+
+def test_forgetting_secrets_with_airflow_gone_warns_and_returns(prepared, fake, caplog):
+    prepared.store_secrets({"saber_secret_a": "tok-a"})
+    prepared.client._retry_s = 0.05
+
+    def gone(fake: FakeAirflow, method: str, path: str) -> None:
+        raise httpx.ConnectError("[Errno 111] Connection refused")
+
+    fake.on_call = gone
+    with caplog.at_level(logging.WARNING):
+        prepared.forget_secrets(["saber_secret_a"])  # a run's own outcome is not replaced by this
+    assert "could not delete the Variables" in caplog.text and "tok-a" not in caplog.text
+
+
 def test_submit_refuses_a_run_id_taken(prepared, fake, plan):
     prepared.submit([RunRequest(run_id="t_0", conf={"suffix": "."})])
     assert fake.runs["t_0"]["conf"] == {"suffix": "."}

@@ -23,6 +23,18 @@ def _plan(path: Path) -> dict:
     return build_plan(load_process(path), path=path)
 
 
+def _secret_variables() -> list[str]:
+    """The keys of the home's Variables that hold a secret input of a saber run."""
+    from airflow import settings
+    from airflow.models import Variable
+
+    session = settings.Session()
+    try:
+        return [key for (key,) in session.query(Variable.key) if key.startswith("saber_secret_")]
+    finally:
+        session.close()
+
+
 def _seen(file: dict) -> dict:
     """What secret_env.cwl's tool printed, from its `seen` File output."""
     from urllib.parse import unquote, urlparse
@@ -86,22 +98,41 @@ def test_saber_run_keeps_the_secret_out_of_its_state(saber_home, tmp_path):
     [point] = summary["points"]
     seen = _seen(point["outputs"]["seen"])
     assert seen["sha256"] == hashlib.sha256(token.encode()).hexdigest()
-    # The run's conf holds a reference; Airflow keeps the value in a Variable, encrypted with
-    # its Fernet key.
+    # The run's conf holds a reference; the Variable it names was removed when `saber run` ended,
+    # and no other secret of a saber run is left (every test of the session used this home).
     session = settings.Session()
     try:
         run = session.query(DagRun).filter_by(dag_id=summary["dag_id"], run_id=point["dag_run_id"]).one()
         ref = run.conf["api_key"]
         assert ref.startswith(REF_PREFIX)
-        stored = session.query(Variable).filter_by(key=ref.removeprefix(REF_PREFIX)).one()
-        assert stored.is_encrypted and stored.val == token
+        assert session.query(Variable).filter_by(key=ref.removeprefix(REF_PREFIX)).one_or_none() is None
     finally:
         session.close()
+    assert not _secret_variables()
     # Nowhere in plain text: DAG files, plans, Airflow's database, task logs, run storage,
     # the results store, the outdir (job.yml itself is the user's).
     job.unlink()
     assert not files_holding(HOME.root, token)
     assert not files_holding(tmp_path, token)
+
+
+def test_variables_are_encrypted_and_deleted(saber_home):
+    from airflow import settings
+    from airflow.models import Variable
+
+    from saber.backends.embedded._compat import delete_variables, store_variables
+
+    token, key = "tok-" + secrets.token_hex(12), "saber_secret_" + secrets.token_hex(8)
+    store_variables({key: token})
+    session = settings.Session()
+    try:
+        stored = session.query(Variable).filter_by(key=key).one()
+        assert stored.is_encrypted and stored.val == token  # Airflow's Fernet key
+        delete_variables([key, key + "_never_stored"])
+        session.expire_all()
+        assert session.query(Variable).filter_by(key=key).one_or_none() is None
+    finally:
+        session.close()
 
 
 @pytest.mark.slow
@@ -113,6 +144,7 @@ def test_token_from_the_environment(saber_home, tmp_path):
     [point] = json.loads((out / "summary.json").read_text())["points"]
     assert _seen(point["outputs"]["seen"])["sha256"] == hashlib.sha256(token.encode()).hexdigest()
     assert not files_holding(HOME.root, token)
+    assert not _secret_variables()  # removed when `saber run` ended
 
 
 def test_a_sweep_cannot_set_a_secret(tmp_path):

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from saber_testing import DATA, ROOT, needs_docker, run_saber
@@ -91,3 +92,72 @@ def test_ui_shows_runs_made_by_saber_run(saber_home, tmp_path):
     finally:
         os.killpg(ui.pid, signal.SIGTERM)
         ui.wait(timeout=60)
+
+
+def _listening(pids: set[int]) -> list[str]:
+    """The local addresses, as /proc/net/tcp{,6} writes them (hex), that ``pids`` listen on."""
+    sockets = set()
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                sockets.add(link[len("socket:["):-1])
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in sockets:  # 0A: LISTEN
+                found.append(fields[1])
+    return found
+
+
+_LOOPBACK = ("0100007F:", "00000000000000000000000001000000:")  # 127.0.0.1, ::1
+
+
+def test_ui_listens_on_loopback_only_and_leaves_nothing_when_killed(saber_home):
+    from saber.backends.embedded._reaper import _alive, _descendants
+
+    port = _free_port()
+    ui = subprocess.Popen([sys.executable, "-m", "saber", "ui", "--port", str(port)], cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          env=os.environ.copy(), start_new_session=True)
+    family: set[int] = set()
+    try:
+        ui.stdout.readline()
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                _request(f"http://127.0.0.1:{port}/api/v2/monitor/health")
+                break
+            except OSError:
+                assert ui.poll() is None, "saber ui exited"
+                assert time.monotonic() < deadline, "the UI did not come up in 120 s"
+                time.sleep(1)
+        time.sleep(5)  # the scheduler's executor workers (and, before, its log server) are up
+        family = _descendants(ui.pid)
+        addresses = _listening(family)
+        assert any(a.endswith(f":{port:04X}") for a in addresses), addresses
+        assert all(a.startswith(_LOOPBACK) for a in addresses), f"not on loopback only: {addresses}"
+
+        os.kill(ui.pid, signal.SIGKILL)  # no Ctrl-C, no finally: what it started must still go
+        ui.wait()
+        deadline = time.monotonic() + 10
+        while (left := {p for p in family if _alive(p)}) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not left, f"left behind: {left}"
+        with socket.socket() as s:  # nobody listens on the port any more (TIME_WAIT aside)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", port))
+    finally:
+        for pid in [ui.pid, *family]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass

@@ -62,17 +62,20 @@ def test_an_interrupt_cancels_the_batch_and_closes(tmp_path: Path) -> None:
 
 
 def test_secrets_go_to_the_backend_and_the_conf_holds_references(tmp_path: Path) -> None:
-    from saber.execution._secrets import variable_key
     from saber.plan import REF_PREFIX
 
     job = yaml_writer(tmp_path, "job.yml")("token: fake-secret-value\n")
-    backend = FakeBackend(lambda plan, inputs: FakeResult())
+    stored_while_running: list[dict] = []
+    backend = FakeBackend(lambda plan, inputs: stored_while_running.append(dict(backend.secrets)) or FakeResult())
     run_sweep(RunSpec(workflow=DATA / "cwl" / "secret_env.cwl", job=job, outdir=tmp_path / "out"), backend=backend)
-    assert backend.secrets == {variable_key("fake-secret-value"): "fake-secret-value"}
     [request] = backend.submitted.values()
-    assert request.conf["token"] == REF_PREFIX + variable_key("fake-secret-value")
+    [stored] = stored_while_running
+    assert [REF_PREFIX + key for key in stored] == [request.conf["token"]]
+    assert list(stored.values()) == ["fake-secret-value"]
     assert "fake-secret-value" not in json.dumps(request.conf)
     assert "fake-secret-value" not in (tmp_path / "out" / "summary.json").read_text()
+    # removed when the sweep ended, before the backend closed
+    assert backend.forgotten == list(stored) and backend.secrets == {} and backend.closed
 
 
 class _StoppedAfterRuns(FakeBackend):
@@ -163,3 +166,44 @@ def test_job_keys_that_are_no_input_are_dropped_with_one_warning(tmp_path: Path,
     assert warnings == [f"{job}:2: ignoring job key '_saber_bucket', which is no input of workflow quadratic "
                         "(inputs: fail_above, x), as cwltool does"]
     assert all("_saber_bucket" not in json.dumps(r.conf) for r in backend.submitted.values())
+
+
+@pytest.mark.parametrize("ending", [
+    pytest.param(dict(behave=lambda plan, inputs: FakeResult(state="failed", error="boom")), id="failed"),
+    pytest.param(dict(behave=lambda plan, inputs: FakeResult(), interrupt_after=0), id="interrupted"),
+])
+def test_secrets_are_removed_however_the_sweep_ends(tmp_path: Path, ending: dict) -> None:
+    job = yaml_writer(tmp_path, "job.yml")("token: fake-secret-value\n")
+    kwargs = dict(ending)
+    backend = FakeBackend(kwargs.pop("behave"), **kwargs)
+    try:
+        run_sweep(RunSpec(workflow=DATA / "cwl" / "secret_env.cwl", job=job, outdir=tmp_path / "out"),
+                  backend=backend)
+    except KeyboardInterrupt:
+        assert backend.cancelled
+    assert len(backend.forgotten) == 1 and backend.secrets == {} and backend.closed
+
+
+def test_concurrent_sweeps_with_one_token_keep_their_own_variables(tmp_path: Path) -> None:
+    """The first to end must not take the Variable the other still reads."""
+    job = yaml_writer(tmp_path, "job.yml")("token: fake-secret-value\n")
+    spec = RunSpec(workflow=DATA / "cwl" / "secret_env.cwl", job=job, outdir=tmp_path / "out")
+    first, second = FakeBackend(lambda plan, inputs: FakeResult()), FakeBackend(lambda plan, inputs: FakeResult())
+    run_sweep(spec, backend=first)
+    run_sweep(spec, backend=second)
+    [a], [b] = first.forgotten, second.forgotten
+    assert a != b
+    [ra], [rb] = ([r.conf["token"] for r in x.submitted.values()] for x in (first, second))
+    assert ra.endswith(a) and rb.endswith(b)
+
+
+def test_cwl_runner_removes_its_secret_when_its_run_ends(tmp_path: Path) -> None:
+    from saber.runs import run_cwl
+
+    job = yaml_writer(tmp_path, "job.yml")("token: fake-secret-value\n")
+    stored_while_running: list[dict] = []
+    backend = FakeBackend(lambda plan, inputs: stored_while_running.append(dict(backend.secrets)) or FakeResult())
+    run_cwl(str(DATA / "cwl" / "secret_env.cwl"), str(job), outdir=tmp_path / "out", backend=backend)
+    [stored] = stored_while_running
+    assert list(stored.values()) == ["fake-secret-value"]
+    assert backend.forgotten == list(stored) and backend.secrets == {} and backend.closed

@@ -31,17 +31,20 @@ def test_fernet_key_keeps_the_one_airflow_cfg_has(tmp_path: Path) -> None:
 
 
 def test_secret_references_are_stable_and_say_nothing(tmp_path: Path, monkeypatch) -> None:
-    from saber.execution._secrets import conceal_inputs, reference
+    from saber.execution._secrets import conceal_inputs, new_scope, reference
     from saber.plan import REF_PREFIX, is_ref
 
     monkeypatch.setenv("SABER_HOME", str(tmp_path / "home"))
-    ref = reference("s3cr3t")
-    assert is_ref(ref) and ref == reference("s3cr3t") != reference("other")
-    assert "s3cr3t" not in ref and ref.startswith(REF_PREFIX + "saber_secret_")
+    scope = new_scope()
+    ref = reference("s3cr3t", scope=scope)
+    assert is_ref(ref) and ref == reference("s3cr3t", scope=scope) != reference("other", scope=scope)
+    assert "s3cr3t" not in ref and scope not in ref and ref.startswith(REF_PREFIX + "saber_secret_")
+    # another invocation, one token: its own Variable, which it removes without touching this one
+    assert reference("s3cr3t", scope=new_scope()) != ref
     monkeypatch.setenv("SABER_HOME", str(tmp_path / "elsewhere"))
-    assert reference("s3cr3t") != ref  # keyed per home
+    assert reference("s3cr3t", scope=scope) != ref  # keyed per home
     monkeypatch.setenv("BOSSDB_TOKEN", "from-env")
-    inputs, plain = conceal_inputs({"token": None, "n": 1}, ["token"])
-    assert plain == ["from-env"] and inputs == {"token": reference("from-env"), "n": 1}
-    inputs, plain = conceal_inputs({"token": "job", "key": ref}, ["token", "key"])
+    inputs, plain = conceal_inputs({"token": None, "n": 1}, ["token"], scope=scope)
+    assert plain == ["from-env"] and inputs == {"token": reference("from-env", scope=scope), "n": 1}
+    inputs, plain = conceal_inputs({"token": "job", "key": ref}, ["token", "key"], scope=scope)
     assert plain == ["job"] and inputs["key"] == ref  # a reference stays one

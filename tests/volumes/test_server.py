@@ -197,34 +197,70 @@ def test_without_a_token_the_server_is_open_and_serves_offline_channels(tmp_path
         assert store.info(ChannelRef("offline", "exp", "more")).extents[0] == (16, 16, 4)
 
 
-def test_cli_serves_with_the_token_from_the_environment(tmp_path: Path) -> None:
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("given", ["env", "file", "argv"])
+def test_cli_serves_with_a_token_kept_off_its_command_line(tmp_path: Path, given: str) -> None:
     import os
     import signal
-    import socket
     import subprocess
     import sys
     import time
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    token = f"{given}-token-5f0c"
+    port = _free_port()
+    argv, env = ["--port", str(port)], {k: v for k, v in os.environ.items() if k != "BOSSDB_TOKEN"}
+    if given == "env":
+        env["BOSSDB_TOKEN"] = token
+    elif given == "file":
+        (tmp_path / "token").write_text(token + "\n")
+        argv += ["--token-file", str(tmp_path / "token")]
+    else:
+        argv += ["--token", token]
     saber = Path(sys.executable).with_name("saber")  # the installed console script
-    proc = subprocess.Popen([str(saber), "bossdb", "serve", "--root", str(tmp_path / "db"), "--port", str(port)],
-                            env={**os.environ, "BOSSDB_TOKEN": "env-token"},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen([str(saber), "bossdb", "serve", "--root", str(tmp_path / "db"), *argv],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert f"http://127.0.0.1:{port}/v1/" in proc.stdout.readline()
         deadline = time.monotonic() + 30
         while True:
             try:
                 resp = requests.get(f"http://127.0.0.1:{port}/v1/collection/",
-                                    headers={"Authorization": "Token env-token"}, timeout=2)
+                                    headers={"Authorization": f"Token {token}"}, timeout=2)
                 break
             except requests.ConnectionError:
                 assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
                 time.sleep(0.1)
         assert resp.status_code == 200 and resp.json() == {"collections": []}
         assert requests.get(f"http://127.0.0.1:{port}/v1/collection/", timeout=2).status_code == 401
+        # What every local user sees in `ps`: the token only where it was given as an argument.
+        shown = Path(f"/proc/{proc.pid}/cmdline").read_bytes().decode()
+        assert (token in shown) == (given == "argv")
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=15) == 0
+    warned = "warning: --token is visible to every local user" in proc.stderr.read()
+    assert warned == (given == "argv")
+
+
+@pytest.mark.parametrize("content, message", [
+    pytest.param(None, r"--token-file .*token: cannot read it \(No such file or directory\)", id="missing"),
+    pytest.param(" \n", r"--token-file .*token is empty", id="empty"),
+])
+def test_a_token_file_that_gives_no_token_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                     content: str | None, message: str) -> None:
+    import re
+
+    from saber.cli import main
+
+    if content is not None:
+        (tmp_path / "token").write_text(content)
+    assert main(["bossdb", "serve", "--root", str(tmp_path / "db"), "--token-file", str(tmp_path / "token")]) == 2
+    assert re.search(message, capsys.readouterr().err)
+    assert not (tmp_path / "db").exists()  # refused before anything was made

@@ -2,5 +2,7 @@
 
 from saber.backends.embedded._backend import EmbeddedBackend
 from saber.backends.embedded._home import activate, airflow_env, ensure_database
+from saber.backends.embedded._home_runs import HomeRun, Stopped, home_runs, running_containers, stop_runs
 
-__all__ = ["EmbeddedBackend", "activate", "airflow_env", "ensure_database"]
+__all__ = ["EmbeddedBackend", "HomeRun", "Stopped", "activate", "airflow_env", "ensure_database", "home_runs",
+           "running_containers", "stop_runs"]

@@ -132,6 +132,11 @@ class EmbeddedBackend:
         self._states.update({r: s for r, s in states.items() if s is not None})
         return states
 
+    def forget_secrets(self, keys: Sequence[str]) -> None:
+        from saber.backends.embedded._compat import delete_variables
+
+        delete_variables(keys)
+
     def close(self) -> None:
         self._stack.close()
         self._batches = self._records = None

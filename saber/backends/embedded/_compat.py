@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +163,28 @@ def get_run(session, dag_id: str, run_id: str):
     return session.query(DagRun).filter_by(dag_id=dag_id, run_id=run_id).one_or_none()
 
 
+def list_runs(session, *, prefixes: Iterable[str] | None = None, active_only: bool = False) -> list[tuple]:
+    """(dag_id, run_id, state, start_date) of every run, or of those whose run id starts with
+    one of ``prefixes``; with ``active_only``, of the queued and running ones only."""
+    from sqlalchemy import or_
+
+    query = session.query(DagRun.dag_id, DagRun.run_id, DagRun.state, DagRun.start_date)
+    if prefixes is not None:
+        like = [DagRun.run_id.like(_escape_like(p) + "%", escape="\\") for p in prefixes]
+        if not like:
+            return []
+        query = query.filter(or_(*like))
+    if active_only:
+        query = query.filter(DagRun.state.in_(ACTIVE_RUN_STATES))
+    rows = [tuple(row) for row in query.all()]
+    session.commit()
+    return rows
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def task_instances(session, dag_id: str, run_id: str) -> list:
     return session.query(TaskInstance).filter_by(dag_id=dag_id, run_id=run_id).all()
 
@@ -190,6 +212,17 @@ def store_variables(values: Mapping[str, str]) -> None:
                          "would store the secret input unencrypted; set one")
     for key, value in values.items():
         Variable.set(key, value, description="a secret input of a saber run")
+
+
+def delete_variables(keys: Sequence[str]) -> None:
+    """Delete these Variables (a key not there is skipped); what fails is logged, not raised."""
+    from airflow.models import Variable
+
+    try:
+        for key in keys:
+            Variable.delete(key)
+    except Exception as e:  # the run's own outcome must not be lost to this
+        log.warning("could not delete the Airflow Variables of this run's secret inputs: %s", e)
 
 
 # -- worker processes: the task supervisor around an in-process Execution API -------------------

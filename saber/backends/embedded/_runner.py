@@ -22,7 +22,7 @@ from typing import Any
 from saber.backends._base import RunProgress, RunRequest
 from saber.errors import SaberError
 
-__all__ = ["EmbeddedRunner", "RunBatches", "gpu_count", "kill_containers"]
+__all__ = ["EmbeddedRunner", "RunBatches", "container_ids", "gpu_count", "kill_containers"]
 
 
 class EmbeddedRunner:
@@ -200,15 +200,21 @@ def _count(tis) -> dict[str, int]:
     return counts
 
 
-def kill_containers(dag_id: str, run_ids: list[str]) -> None:
-    """Stop the containers of interrupted runs: cwltool leaves a --cidfile per container."""
-    import subprocess
-
+def container_ids(dag_id: str, run_ids: list[str]) -> list[str]:
+    """The containers these runs started: cwltool leaves a --cidfile per container."""
     from saber.home import storage_root
 
-    ids = []
-    for run_id in run_ids:
-        for cidfile in (storage_root() / ".work" / dag_id / run_id).glob("**/*.cid"):
-            ids.append(cidfile.read_text().strip())
-    if ids:
-        subprocess.run(["docker", "kill", *ids], capture_output=True, timeout=60)
+    return [cidfile.read_text().strip() for run_id in run_ids
+            for cidfile in (storage_root() / ".work" / dag_id / run_id).glob("**/*.cid")]
+
+
+def kill_containers(dag_id: str, run_ids: list[str]) -> list[str]:
+    """Stop the containers of interrupted runs; returns the ids of those still running."""
+    import subprocess
+
+    ids = [i for i in container_ids(dag_id, run_ids) if i]
+    if not ids:
+        return []
+    # docker names each container it killed on stdout; one already gone is an error on stderr.
+    killed = subprocess.run(["docker", "kill", *ids], capture_output=True, text=True, timeout=60)
+    return killed.stdout.split()

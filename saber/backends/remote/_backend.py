@@ -260,6 +260,14 @@ class AirflowBackend:
             states[run_id] = self._states[run_id]
         return states
 
+    def forget_secrets(self, keys: Sequence[str]) -> None:
+        try:
+            for key in keys:
+                self.client.delete_variable(key)
+        except SaberError as e:  # the run's own outcome must not be lost to this
+            log.warning("could not delete the Variables of this run's secret inputs on %s: %s",
+                        self.client.shown, e)
+
     def close(self) -> None:
         self.client.close()
 

@@ -100,3 +100,9 @@ class BackendContract:
         ready.cancel([done.run_id])
         ready.cancel([done.run_id])
         assert ready.outcome(done.run_id).state == "success"
+
+    def test_forgetting_secrets_skips_what_is_not_stored(self, ready: Backend) -> None:
+        key = f"saber_secret_contract_{uuid.uuid4().hex[:8]}"
+        ready.store_secrets({key: "contract-value"})
+        ready.forget_secrets([key, f"{key}_never_stored"])
+        ready.forget_secrets([key])  # again: nothing left to remove, nothing raised

@@ -27,7 +27,8 @@ class FakeResult:
 
 class FakeBackend:
     """``behave(plan, inputs) -> FakeResult`` decides each run. Everything a caller did is
-    recorded (``submitted``, ``secrets``, ``notes``, ``cancelled``) for tests to check."""
+    recorded (``submitted``, ``secrets``, ``notes``, ``cancelled``, ``forgotten``) for tests to
+    check; ``secrets`` holds what is stored now."""
 
     name = "fake"
 
@@ -45,6 +46,7 @@ class FakeBackend:
         self.secrets: dict[str, str] = {}
         self.notes: dict[str, str] = {}
         self.cancelled: list[str] = []
+        self.forgotten: list[str] = []
 
     def start(self) -> None:
         self.started = True
@@ -106,6 +108,11 @@ class FakeBackend:
     def settle(self, run_ids: Sequence[str]) -> dict[str, RunState | None]:
         self.cancel([r for r in run_ids if r in self.states])
         return {r: self.states.get(r) for r in run_ids}
+
+    def forget_secrets(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            self.secrets.pop(key, None)
+            self.forgotten.append(key)
 
     def close(self) -> None:
         self.closed = True
