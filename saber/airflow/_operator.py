@@ -120,6 +120,7 @@ class CwlStepOperator(_StepBase):
         running, so kill the containers cwltool recorded in its cidfiles."""
         import subprocess
 
+        self._stopping = True  # the step's killed container is not tried again
         workdir = getattr(self, "_workdir", None)
         ids = [p.read_text().strip() for p in workdir.glob("**/*.cid")] if workdir else []
         ids = [i for i in ids if i]
@@ -207,6 +208,7 @@ class CwlStepOperator(_StepBase):
 
     def _run(self, context, job: dict, sub: str | None = None) -> ToolRun:
         from saber.execution import RetryPolicy, StepCache, run_cached, run_tool, run_with_retries
+        from saber.execution._retry import STOP_MARK
 
         ti = context["ti"]
         where = Path(self.dag_id) / context["run_id"] / self.step["task_id"]
@@ -227,7 +229,9 @@ class CwlStepOperator(_StepBase):
 
         def run() -> ToolRun:
             # A killed container is tried once more; a tool's own failure only if asked.
-            return run_with_retries(run_once, RetryPolicy.of(self.step, own), root / where, self.log.warning)
+            run_dir = root / ".work" / self.dag_id / context["run_id"]
+            return run_with_retries(run_once, RetryPolicy.of(self.step, own), root / where, self.log.warning,
+                                    stopped=lambda: getattr(self, "_stopping", False) or (run_dir / STOP_MARK).exists())
 
         # A sweep point, study trial or resume whose step ran before with the same tool, image
         # and inputs reuses that run's outputs (saber run --no-cache turns it off).

@@ -113,13 +113,39 @@ class _Duplicates(logging.Handler):
             self.records.append(record)
 
     def error(self, path: Path) -> InputError | None:
-        if not self.records:
+        """The first id defined twice in one list (two steps, two inputs); an output and a step
+        of one name are accepted, as cwltool accepts them."""
+        twice = [r for r in self.records if _twice_in_one_list(path, str((r.args or ("", "", ""))[2]))]
+        if not twice:
             return None
-        lead, kind, name = (self.records[0].args or ("", "id", "?"))[:3]
+        lead, kind, name = (twice[0].args or ("", "id", "?"))[:3]
         place = _PLACE.match(f"{lead} x")
         file, line = (_resolve_file(place.group("file"), path), int(place.group("line"))) if place else (path, None)
         return InputError(f"{kind} '{str(name).rsplit('#', 1)[-1]}' is defined more than once (first here): "
                           f"every {kind} in a CWL document must be unique", file=file, line=line, field=kind)
+
+
+def _twice_in_one_list(path: Path, name: str) -> bool:
+    """Whether some list of the CWL file (inputs, outputs, steps, a step's in/out, ...) holds two
+    entries with the id ``name`` (schema-salad keeps ids of all kinds in one table)."""
+    from saber._yaml import read_yaml
+
+    short = name.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+    try:
+        doc = read_yaml(path, "CWL file")
+    except InputError:
+        return True
+
+    def walk(node) -> bool:
+        if isinstance(node, list):
+            ids = [str(item.get("id", "")).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+                   for item in node if isinstance(item, dict)]
+            return ids.count(short) > 1 or any(walk(v) for v in node)
+        if isinstance(node, dict):
+            return any(walk(v) for v in node.values())
+        return False
+
+    return walk(doc)
 
 
 def _precheck(path: Path) -> None:

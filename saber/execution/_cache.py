@@ -77,9 +77,23 @@ def cache_key(step: dict, job: dict, floats: dict[str, str], image_id: str | Non
     parts = {"saber cache": str(_VERSION), "tool": _digest(tool), "image": image_id or "(no container)"}
     for name in sorted(job):
         parts[f"input {name}"] = _digest(_content(job[name]))
-    if floats:
-        parts["number texts"] = _digest(floats)
+    # How a float is written (1e-05 vs 0.00001) reaches the command line; only the job's own
+    # floats matter (the table holds every float of the run's job file).
+    used = {repr(f) for f in _floats_in(job)}
+    if texts := {k: v for k, v in floats.items() if k in used and v != k}:
+        parts["number texts"] = _digest(texts)
     return CacheKey(_digest(parts), parts)
+
+
+def _floats_in(value: Any) -> Iterator[float]:
+    if type(value) is float:
+        yield value
+    elif isinstance(value, list):
+        for v in value:
+            yield from _floats_in(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _floats_in(v)
 
 
 def image_id(step: dict) -> str | None:

@@ -19,7 +19,20 @@ from typing import Any
 
 from saber.errors import StepFailed
 
-__all__ = ["RetryPolicy", "infrastructure_failure", "run_with_retries"]
+__all__ = ["STOP_MARK", "RetryPolicy", "infrastructure_failure", "mark_stopped", "run_with_retries"]
+
+# Left in a run's work folder (`<storage>/.work/<dag>/<run>/`) by whatever stops the run (a
+# cancel, the watchdog, `saber cancel`) before it kills the containers: the killed step must
+# then not be tried again, although its container died like one the OOM killer took.
+STOP_MARK = ".saber-stopped"
+
+
+def mark_stopped(run_workdir: Path) -> None:
+    try:
+        run_workdir.mkdir(parents=True, exist_ok=True)
+        (run_workdir / STOP_MARK).touch()
+    except OSError:
+        pass  # a folder that cannot be written holds no container of this run either
 
 # Exit codes of a `docker run` whose container did not end by itself: 125 the engine refused
 # to run it, 137 SIGKILL (OOM, docker kill), 143 SIGTERM (docker stop).
@@ -58,9 +71,10 @@ def infrastructure_failure(error: StepFailed) -> bool:
 
 
 def run_with_retries(run_once: Callable[[int], Any], policy: RetryPolicy, outdir: Path, say: Callable[[str], None],
-                     sleep: Callable[[float], None] = time.sleep) -> Any:
-    """``run_once(try number)`` until it succeeds or the policy says no more; its outputs go to
-    ``outdir``, emptied before every try."""
+                     sleep: Callable[[float], None] = time.sleep,
+                     stopped: Callable[[], bool] = lambda: False) -> Any:
+    """``run_once(try number)`` until it succeeds, the policy says no more, or ``stopped()``
+    (the run is being stopped); its outputs go to ``outdir``, emptied before every try."""
     attempt = 1
     while True:
         if outdir.exists():
@@ -69,11 +83,13 @@ def run_with_retries(run_once: Callable[[int], Any], policy: RetryPolicy, outdir
             return run_once(attempt)
         except StepFailed as e:
             allowed = policy.tries_after(e)
-            if attempt >= allowed:
+            if attempt >= allowed or stopped():
                 raise
             why = "infrastructure failure" if infrastructure_failure(e) else "failed"
             delay = policy.delay_s if policy.delay_s is not None else DEFAULT_DELAY_S
             say(f"step {e.step} {why} (exit code {e.tool_exit_code}); try {attempt + 1} of {allowed} "
                 f"in {delay:g} s")
             sleep(delay)
+            if stopped():
+                raise
             attempt += 1

@@ -92,3 +92,15 @@ def test_sweep_and_hint_settings_are_checked_at_their_line(tmp_path: Path) -> No
     path = yaml_writer(tmp_path, "t.cwl")(tool.replace("RETRIES", "many"))
     with pytest.raises(InputError, match="saber hint retries must be an int >= 0, got 'many'"):
         build_plan(load_process(path), path=path)
+
+
+def test_a_step_whose_run_is_being_stopped_is_not_tried_again(tmp_path: Path) -> None:
+    from saber.execution._retry import STOP_MARK, mark_stopped
+
+    run_dir = tmp_path / ".work" / "dag" / "run"
+    tries: list[int] = []
+    mark_stopped(run_dir)  # what a cancel leaves before it kills the containers
+    with pytest.raises(StepFailed):
+        run_with_retries(_flaky(tmp_path / "out", [StepFailed("s", 137)], tries), RetryPolicy(3), tmp_path / "out",
+                         print, lambda s: None, stopped=lambda: (run_dir / STOP_MARK).exists())
+    assert tries == [1]

@@ -117,3 +117,13 @@ def test_an_entry_is_published_whole_or_not_at_all(tmp_path: Path, monkeypatch: 
     assert len(calls) == 2  # missed, ran, and now stored
     _run(cache, tmp_path / "run3" / "s", calls, said)
     assert len(calls) == 2
+
+
+def test_only_the_jobs_own_float_texts_count(tmp_path: Path) -> None:
+    job = {"text": "x", "ratio": 0.5}
+    key = cache_key(_step(), job, {"0.5": "0.50"}, "img")
+    # another job file's floats (another input's 1e-05) do not change this step's key
+    assert cache_key(_step(), job, {"0.5": "0.50", "1e-05": "0.00001"}, "img").digest == key.digest
+    assert cache_key(_step(), job, {"0.5": "0.5"}, "img").digest != key.digest
+    # a text that reads as Python prints the float changes nothing
+    assert cache_key(_step(), job, {"0.5": "0.5"}, "img").digest == cache_key(_step(), job, {}, "img").digest

@@ -98,6 +98,10 @@ def _alive(pid: int) -> bool:
 
 
 def _kill_containers(folders: list[Path]) -> None:
+    from saber.execution._retry import mark_stopped
+
+    for folder in folders:  # each a run's work folder (or a throw-away home): no try again
+        mark_stopped(folder)
     ids = [p.read_text().strip() for folder in folders for p in folder.glob("**/*.cid") if p.is_file()]
     ids = [i for i in ids if i]
     if ids:

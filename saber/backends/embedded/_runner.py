@@ -100,11 +100,9 @@ class RunBatches:
         """Stop: no new task starts, the runs' containers are killed, the runs marked failed."""
         from saber.backends.embedded._compat import fail_runs
 
+        # No new task starts; the busy workers' tasks end once their containers are killed (the
+        # workers die with this process in any case: a parent-death signal, see _workers).
         self.pool.shutdown(wait=False, cancel_futures=True)
-        # The workers still busy would finish their tasks (minutes) before the pool lets this
-        # process exit: stopped now, like the containers.
-        for proc in list((getattr(self.pool, "_processes", None) or {}).values()):
-            proc.terminate()
         kill_containers(self.dag.dag_id, run_ids)
         fail_runs(self.session, run_ids)
 
@@ -212,6 +210,11 @@ def kill_containers(dag_id: str, run_ids: list[str]) -> list[str]:
     """Stop the containers of interrupted runs; returns the ids of those still running."""
     import subprocess
 
+    from saber.execution._retry import mark_stopped
+    from saber.home import storage_root
+
+    for run_id in run_ids:  # first: a step whose container dies now must not be tried again
+        mark_stopped(storage_root() / ".work" / dag_id / run_id)
     ids = [i for i in container_ids(dag_id, run_ids) if i]
     if not ids:
         return []
