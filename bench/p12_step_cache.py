@@ -26,17 +26,18 @@ from p4_samplers import saber_run, throwaway_home
 WORKFLOW = Path(__file__).resolve().parents[1] / "tests" / "data" / "cwl" / "three_steps_wf.cwl"
 
 
-def started_containers(since: float, until: float) -> int:
-    events = subprocess.run(["docker", "events", "--since", f"{since:.3f}", "--until", f"{until:.3f}",
-                             "--filter", "event=start", "--format", "{{.ID}}"],
-                            capture_output=True, text=True, timeout=60, check=True)
-    return len(events.stdout.split())
-
-
 def one(name: str, sweep: Path, tmp: Path, env: dict[str, str], cache: bool) -> tuple[float, int]:
-    since = time.time()
-    wall, summary = saber_run(WORKFLOW, sweep, name, tmp, env, workers=2, extra=() if cache else ("--no-cache",))
-    return wall, started_containers(since, time.time())
+    # Streamed while the run goes: the engine keeps only its last 256 events, fewer than a
+    # 48-container run makes, so asking afterwards (--since/--until) undercounts.
+    events = subprocess.Popen(["docker", "events", "--filter", "event=start", "--format", "{{.ID}}"],
+                              stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    try:
+        wall, _ = saber_run(WORKFLOW, sweep, name, tmp, env, workers=2, extra=() if cache else ("--no-cache",))
+        time.sleep(1.0)
+    finally:
+        events.terminate()
+    return wall, len(events.communicate(timeout=30)[0].split())
 
 
 def main() -> None:

@@ -14,19 +14,21 @@ from saber_testing import DATA, needs_docker, run_saber, yaml_writer
 pytestmark = [needs_docker, pytest.mark.docker, pytest.mark.slow]
 
 
-def _started_containers(since: float) -> int:
-    events = subprocess.run(["docker", "events", "--since", f"{since:.3f}", "--until", f"{time.time():.3f}",
-                             "--filter", "event=start", "--format", "{{.ID}}"],
-                            capture_output=True, text=True, timeout=60)
-    return len(events.stdout.split())
-
-
 def _run(tmp_path, name: str, *extra: str) -> tuple[dict, int]:
-    since = time.time()
-    result = run_saber("run", str(DATA / "cwl" / "three_steps_wf.cwl"), str(tmp_path / "sweep.yml"),
-                       "--outdir", str(tmp_path / name), *extra)
+    """`saber run` of the sweep; its summary and the containers Docker started meanwhile
+    (streamed: the engine keeps only its last 256 events)."""
+    events = subprocess.Popen(["docker", "events", "--filter", "event=start", "--format", "{{.ID}}"],
+                              stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    try:
+        result = run_saber("run", str(DATA / "cwl" / "three_steps_wf.cwl"), str(tmp_path / "sweep.yml"),
+                           "--outdir", str(tmp_path / name), *extra)
+        time.sleep(1.0)
+    finally:
+        events.terminate()
+    started = len(events.communicate(timeout=30)[0].split())
     assert result.returncode == 0, result.stderr
-    return json.loads((tmp_path / name / "summary.json").read_text()), _started_containers(since)
+    return json.loads((tmp_path / name / "summary.json").read_text()), started
 
 
 def test_steps_run_once_per_distinct_input(saber_home, tmp_path):
