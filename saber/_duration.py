@@ -18,6 +18,10 @@ def seconds(value: Any, *, zero: bool = False) -> float | None:
     if not isinstance(value, str):
         return None
     text = value.strip().lower()
+    try:  # a bare number: seconds
+        return seconds(float(text), zero=zero)
+    except ValueError:
+        pass
     parts = _PART.findall(text)
     if not parts or _PART.sub("", text).strip():
         return None
