@@ -37,7 +37,9 @@ def test_steps_run_once_per_distinct_input(saber_home, tmp_path):
     summary, started = _run(tmp_path, "first")
     cached = [p["cached_steps"] for p in summary["points"]]
     assert started == 2 + 4, cached  # first and second once, last once per point
-    assert sorted(map(tuple, cached)) == [(), ("first", "second"), ("first", "second"), ("first", "second")]
+    # Which point runs a shared step is a race (one may run `first`, another `second`): each
+    # shared step ran in exactly one point and came from the cache in the three others.
+    assert [sum(step in c for c in cached) for step in ("first", "second", "last")] == [3, 3, 0], cached
     texts = [(tmp_path / "first" / f"point-{i:04d}" / "c.txt").read_text() for i in range(4)]
     assert texts == [f"{seed}{seed}" + "x" * n for n in (1, 2, 3, 4)]
 
