@@ -212,19 +212,20 @@ def _content(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
     if value.get("class") == "File":
-        path = _path(value)
+        path = path_of(value)
         return {"class": "File", "basename": value.get("basename") or (path.name if path else None),
                 "checksum": _file_checksum(path) if path else value.get("contents"),
                 "secondaryFiles": _content(value.get("secondaryFiles") or [])}
     if value.get("class") == "Directory":
-        path = _path(value)
+        path = path_of(value)
         listing = _dir_checksum(path) if path and path.is_dir() else _content(value.get("listing") or [])
         return {"class": "Directory", "basename": value.get("basename") or (path.name if path else None),
                 "listing": listing}
     return {k: _content(v) for k, v in sorted(value.items())}
 
 
-def _path(value: dict) -> Path | None:
+def path_of(value: dict) -> Path | None:
+    """The local path of a File or Directory object, if it has one."""
     if value.get("path"):
         return Path(value["path"])
     location = value.get("location") or ""

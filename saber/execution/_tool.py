@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -244,18 +245,81 @@ class _Tee:
 
 
 @functools.cache
-def _step_executor_class():
+def _step_executor_class(*, toplevel: bool, in_place: bool):
     from cwltool.executors import SingleJobExecutor
 
     class StepExecutor(SingleJobExecutor):
-        """cwltool's executor for a tool that is a step of a workflow: it is not the top level,
-        so secondaryFiles are checked, not discovered, as cwltool's own WorkflowStep does."""
+        """cwltool's executor for one tool. A tool that is a step of a workflow is not the top
+        level, so secondaryFiles are checked, not discovered, as cwltool's own WorkflowStep does;
+        and what such a step updated in place stays where it is (see _leave_updated_in_place)."""
 
         def run_jobs(self, process, job_order_object, logger, runtime_context) -> None:
-            runtime_context.toplevel = False
+            if not toplevel:
+                runtime_context.toplevel = False
             super().run_jobs(process, job_order_object, logger, runtime_context)
+            if in_place and not toplevel:
+                # The job has staged its inputs; from here the path mapper only relocates outputs.
+                runtime_context.path_mapper = _leave_updated_in_place(
+                    runtime_context.path_mapper, self.output_dirs)
 
     return StepExecutor
+
+
+def _leave_updated_in_place(base, output_dirs):
+    """A path mapper for relocating a step's outputs that maps an output lying outside the
+    step's own output folders (an input the tool updated in place, InplaceUpdateRequirement)
+    onto itself. cwltool relocates only a workflow's final outputs, so a Directory one step
+    updates in place stays one Directory for the steps after it; moving each step's outputs
+    into run storage would otherwise copy it, and the workflow would end with two."""
+    from cwltool.pathmapper import MapperEnt, PathMapper
+
+    base = base or PathMapper
+    roots = [os.path.realpath(d).rstrip("/") + "/" for d in output_dirs]
+
+    class LeaveUpdatedInPlace(base):
+        def setup(self, referenced_files, basedir) -> None:
+            super().setup(referenced_files, basedir)
+            for key, ent in list(self._pathmap.items()):
+                if ent.resolved.startswith("_:"):
+                    continue
+                real = os.path.realpath(ent.resolved)
+                if not any((real + "/").startswith(root) for root in roots):
+                    self._pathmap[key] = MapperEnt(real, real, ent.type, ent.staged)
+
+    return LeaveUpdatedInPlace
+
+
+def _in_place(step: dict) -> bool:
+    return any(r.get("class") == "InplaceUpdateRequirement" and r.get("inplaceUpdate")
+               for r in [*step["hints"], *step["requirements"]])
+
+
+def _unshare_files(value: Any) -> None:
+    """Give each file under the job's Files and Directories an inode of its own: a tool that
+    updates its inputs in place must not change a step-cache entry or an --outdir that shares
+    the file through a hard link."""
+    from saber.execution._cache import path_of
+
+    if isinstance(value, list):
+        for v in value:
+            _unshare_files(v)
+        return
+    if not isinstance(value, dict):
+        return
+    if value.get("class") in ("File", "Directory"):
+        path = path_of(value)
+        if path is not None:
+            files = [path] if path.is_file() else (p for p in path.rglob("*") if p.is_file())
+            for f in files:
+                if not f.is_symlink() and f.stat().st_nlink > 1:
+                    own = f.with_name(f".{f.name}.saber-own")
+                    shutil.copy2(f, own)
+                    os.replace(own, f)
+        for extra in value.get("secondaryFiles") or []:
+            _unshare_files(extra)
+        return
+    for v in value.values():
+        _unshare_files(v)
 
 
 def run_tool(step: dict, job: dict, *, outdir: Path, workdir: Path, echo: Echo | None = None,
@@ -267,9 +331,7 @@ def run_tool(step: dict, job: dict, *, outdir: Path, workdir: Path, echo: Echo |
     code and the tail of its stderr.
     """
     from cwltool.context import RuntimeContext
-    from cwltool.executors import SingleJobExecutor
 
-    _StepExecutor = _step_executor_class()
     from cwltool.secrets import SecretStore
 
     process = preload_tool(step)
@@ -282,6 +344,9 @@ def run_tool(step: dict, job: dict, *, outdir: Path, workdir: Path, echo: Echo |
     job = restore_floats(job, floats or {})
     secrets = SecretStore()
     job = _hide_secrets(job, step.get("secrets") or [], secrets)
+    in_place = _in_place(step)
+    if in_place:
+        _unshare_files(job)
     outdir.mkdir(parents=True, exist_ok=True)
     for sub in ("tmp", "out"):
         (workdir / sub).mkdir(parents=True, exist_ok=True)
@@ -310,7 +375,7 @@ def run_tool(step: dict, job: dict, *, outdir: Path, workdir: Path, echo: Echo |
             "secret_store": secrets,
             "custom_net": docker_network(),
         })
-        executor = SingleJobExecutor() if step.get("toplevel") else _StepExecutor()
+        executor = _step_executor_class(toplevel=bool(step.get("toplevel")), in_place=in_place)()
         outputs, status = executor(process, copy.deepcopy(job), ctx, logger=cwl_log)
     except Exception as e:  # cwltool raises WorkflowException for bad inputs, docker errors...
         out.close()

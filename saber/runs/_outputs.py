@@ -12,28 +12,34 @@ from urllib.parse import unquote, urlparse
 __all__ = ["export_outputs"]
 
 
-def export_outputs(value: Any, dest: Path) -> Any:
-    """Place every File/Directory in ``value`` in ``dest``; return the object with new locations."""
+def export_outputs(value: Any, dest: Path, placed: dict[Path, Path] | None = None) -> Any:
+    """Place every File/Directory in ``value`` in ``dest``; return the object with new locations.
+
+    A file that two outputs name (a Directory updated in place and listed by both) is placed
+    once, as cwltool's relocation does; ``placed`` remembers what went where."""
+    placed = {} if placed is None else placed
     if isinstance(value, list):
-        return [export_outputs(v, dest) for v in value]
+        return [export_outputs(v, dest, placed) for v in value]
     if not isinstance(value, dict):
         return value
     value = {k: v for k, v in value.items() if "://" not in k}  # drop cwltool-internal keys
     if value.get("class") in ("File", "Directory") and value.get("location", "").startswith("file://"):
         src = Path(unquote(urlparse(value["location"]).path))
         dest.mkdir(parents=True, exist_ok=True)
-        target = _free_name(dest / src.name)
-        if src.is_dir():
-            shutil.copytree(src, target, copy_function=_link_or_copy)  # file by file
-        elif src.exists():
-            _link_or_copy(src, target)
+        target = placed.get(src)
+        if target is None:
+            target = placed[src] = _free_name(dest / src.name)
+            if src.is_dir():
+                shutil.copytree(src, target, copy_function=_link_or_copy)  # file by file
+            elif src.exists():
+                _link_or_copy(src, target)
         value.update(location=target.as_uri(), path=str(target), basename=target.name)
         if value.get("listing"):
             value.pop("listing")
         if value.get("secondaryFiles"):
-            value["secondaryFiles"] = export_outputs(value["secondaryFiles"], dest)
+            value["secondaryFiles"] = export_outputs(value["secondaryFiles"], dest, placed)
         return value
-    return {k: export_outputs(v, dest) for k, v in value.items()}
+    return {k: export_outputs(v, dest, placed) for k, v in value.items()}
 
 
 def _link_or_copy(src: str | Path, target: str | Path) -> None:

@@ -49,3 +49,23 @@ def test_steps_run_once_per_distinct_input(saber_home, tmp_path):
 
     off, started = _run(tmp_path, "off", "--no-cache")
     assert started == 3 * 4 and all(p["cached_steps"] == [] for p in off["points"])
+
+
+def test_in_place_update_is_one_directory_and_leaves_the_cache_alone(saber_home, tmp_path):
+    """InplaceUpdateRequirement across steps (the CWL test modify_directory_content, as v1.1):
+    the updated Directory stays one Directory, and the cached outputs of the step that made it
+    are not changed by the update (they share inodes through hard links)."""
+    word = f"w{uuid.uuid4().hex[:8]}"
+    yaml_writer(tmp_path, "job.yml")(f"word: {word}\n")
+    for name in ("first", "again"):
+        result = run_saber("run", str(DATA / "cwl" / "in_place_wf.cwl"), "--job", str(tmp_path / "job.yml"),
+                           "--outdir", str(tmp_path / name))
+        assert result.returncode == 0, result.stderr
+        summary = json.loads((tmp_path / name / "summary.json").read_text())
+        outputs = summary["points"][0]["outputs"]
+        for key in ("made", "updated"):
+            assert sorted(f["basename"] for f in outputs[key]) == ["a.txt", "b.txt"], outputs
+        assert {f["location"] for f in outputs["made"]} == {f["location"] for f in outputs["updated"]}
+        texts = {f["basename"]: open(f["path"]).read() for f in outputs["made"]}
+        assert texts == {"a.txt": word + "!", "b.txt": "new"}, (name, texts)
+    assert "make" in summary["points"][0]["cached_steps"]

@@ -48,3 +48,12 @@ def test_across_filesystems_outputs_are_copied(tmp_path: Path, stored: dict,
     for src, placed in _pairs(tmp_path, out):
         assert placed.read_bytes() == src.read_bytes()
         assert placed.stat().st_ino != src.stat().st_ino
+
+
+def test_a_file_two_outputs_name_is_placed_once(tmp_path: Path, stored: dict) -> None:
+    """A Directory updated in place and listed by two outputs: one file in the outdir, as
+    cwltool's relocation gives, not `report.txt` and `report_2.txt`."""
+    both = {"a": [stored["report"]], "b": [dict(stored["report"])], "c": stored["maps"]}
+    out = export_outputs(both, tmp_path / "outdir")
+    assert out["a"][0]["location"] == out["b"][0]["location"] == (tmp_path / "outdir" / "report.txt").as_uri()
+    assert sorted(p.name for p in (tmp_path / "outdir").iterdir()) == ["maps", "report.txt"]
