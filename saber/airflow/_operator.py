@@ -153,7 +153,8 @@ class CwlStepOperator(_StepBase):
 
     def _push_run(self, ti, run: ToolRun) -> None:
         ti.xcom_push(key="container_s", value=run.container_s)
-        ti.xcom_push(key="cached", value=run.cached)
+        if run.cached:  # pushed only on a hit: progress counts hits by listing this key
+            ti.xcom_push(key="cached", value=True)
         if self.step.get("score_format"):
             found = self._score(run)
             ti.xcom_push(key="score", value=found.score if found else None)
@@ -175,7 +176,8 @@ class CwlStepOperator(_StepBase):
             runs.append(self._run(context, job, f"job{j}") if when_true(self.step, job, reqs) else None)
         ti = context["ti"]
         ti.xcom_push(key="container_s", value=sum(run.container_s for run in runs if run))
-        ti.xcom_push(key="cached", value=bool(runs) and all(run.cached for run in runs if run))
+        if any(runs) and all(run.cached for run in runs if run):
+            ti.xcom_push(key="cached", value=True)
         if self.step.get("score_format"):
             self._push_mean_score(ti, {j: run for j, run in enumerate(runs) if run})
         return nest([run.outputs if run else None for run in runs], shape)

@@ -49,6 +49,7 @@ class RunProgress:
     run_id: str
     state: str = "queued"
     tasks: dict[str, int] = field(default_factory=dict)
+    cached: int = 0  # of the succeeded tasks, those whose outputs came from the step cache
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -145,16 +145,19 @@ def run(args: argparse.Namespace) -> int:
 def _progress_table(runs) -> Table:
     points: dict[str, int] = {}
     steps: dict[str, int] = {}
+    cached = 0
     for r in runs:
         points[r.state] = points.get(r.state, 0) + 1
+        cached += r.cached
         for state, n in r.tasks.items():
             steps[state] = steps.get(state, 0) + n
     table = Table(title="progress", show_header=True)
-    for col in ("", "done", "running", "queued", "failed", "skipped"):
+    for col in ("", "done", "cached", "running", "queued", "failed", "skipped"):
         table.add_column(col)
-    table.add_row("points", str(points.get("success", 0)), str(points.get("running", 0)),
+    table.add_row("points", str(points.get("success", 0)), "", str(points.get("running", 0)),
                   str(points.get("queued", 0)), str(points.get("failed", 0)), "")
-    table.add_row("steps", str(steps.get("success", 0)), str(steps.get("running", 0)),
+    # "cached" counts the done steps whose outputs came from the step cache (no container).
+    table.add_row("steps", str(steps.get("success", 0)), str(cached), str(steps.get("running", 0)),
                   str(steps.get("queued", 0) + steps.get("scheduled", 0)),
                   str(steps.get("failed", 0) + steps.get("upstream_failed", 0)), str(steps.get("skipped", 0)))
     return table

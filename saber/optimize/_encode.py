@@ -10,10 +10,11 @@ wrote (Optuna computes ``low + k * step`` in floating point: 0.30000000000000004
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from saber.sweep import SearchSpace
+from saber.sweep import SearchSpace, Steps
 
 __all__ = ["Encoding", "encodings"]
 
@@ -26,7 +27,7 @@ class Encoding:
 
     key: str
     distribution: Any  # optuna.distributions.BaseDistribution
-    values: tuple[Any, ...]  # listed values (empty for a continuous space)
+    values: Sequence[Any]  # listed values (empty for a continuous space; a range's made on demand)
     by_index: bool = False  # categorical over indices: values Optuna cannot store (File, lists)
 
     @property
@@ -39,6 +40,8 @@ class Encoding:
         """Optuna's value -> the exact value to run."""
         if self.by_index:
             return self.values[int(param)]
+        if self.numeric and isinstance(self.values, _RangeLabels):
+            return self.values.nearest(param)
         if self.numeric and self.values:
             return min(self.values, key=lambda v: abs(v - param))
         return param
@@ -53,8 +56,11 @@ def encodings(space: SearchSpace) -> list[Encoding]:
 
     out = []
     for dim, axis in zip(space.sweep.dimensions, space.axes):
-        values = tuple(v for v, _ in axis.entries)
         s = dim.space
+        if isinstance(dim.values, Steps) and len(dim.values) > 1:
+            out.append(_range_encoding(dim.key, dim.values, axis.entries))
+            continue
+        values = tuple(v for v, _ in axis.entries)
         if s is not None and s.continuous:
             dist = FloatDistribution(float(s.low), float(s.high), log=s.kind == "loguniform")
         elif len(values) > 1 and (step := _arithmetic_step(values)) is not None:
@@ -69,6 +75,47 @@ def encodings(space: SearchSpace) -> list[Encoding]:
             continue
         out.append(Encoding(dim.key, dist, values))
     return out
+
+
+class _RangeLabels(Sequence):
+    """The label values of a range, made on demand: a study over a million-value range neither
+    lists it nor scans it to snap a sampled value."""
+
+    def __init__(self, steps: Steps, entries: Sequence) -> None:
+        self.steps, self.entries = steps, entries
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return tuple(self[j] for j in range(*i.indices(len(self))))
+        return self.entries[i][0]
+
+    def index(self, value: Any, *args) -> int:
+        i = self.steps.position(value)
+        if i is None:
+            raise ValueError(f"{value!r} is not in the range")
+        return i
+
+    def nearest(self, param: float) -> Any:
+        """The listed value closest to ``param`` (its index computed, then its neighbours)."""
+        guess = round((param - float(self.steps.start)) / float(self.steps.step))
+        near = {min(max(i, 0), len(self) - 1) for i in (guess - 1, guess, guess + 1)}
+        return min((self[i] for i in sorted(near)), key=lambda v: abs(v - param))
+
+
+def _range_encoding(key: str, steps: Steps, entries: Sequence) -> Encoding:
+    """A range's distribution from its start, step and count, as `encodings` gives for the same
+    values listed (a resumed study must see the same distribution)."""
+    from optuna.distributions import FloatDistribution, IntDistribution
+
+    values = _RangeLabels(steps, entries)
+    first, last = values[0], values[-1]
+    if isinstance(first, int) and isinstance(last, int) and steps.ints:
+        return Encoding(key, IntDistribution(first, last, step=int(steps.step)), values)
+    step = float(f"{float(steps.step):.12g}")
+    return Encoding(key, FloatDistribution(float(first), float(last), step=step), values)
 
 
 def _arithmetic_step(values: tuple[Any, ...]) -> float | int | None:

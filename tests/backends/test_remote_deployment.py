@@ -70,6 +70,11 @@ def test_a_sweep_runs_on_the_deployment(signed_in: Deployment, caplog):
         outcomes = {r.run_id: backend.outcome(r.run_id) for r in requests}
         outputs = {r.run_id: backend.outputs(r.run_id) for r in requests}
         backend.annotate("t_0", "score 1.0 " + "x" * 1200)
+        # t_0's inputs again: every step from the step cache, counted as cached while it runs
+        backend.submit([RunRequest(run_id="t_again", conf=requests[0].conf)])
+        again: list[list] = []
+        assert backend.wait(["t_again"], on_progress=again.append) == {"t_again": "success"}
+        again_steps = backend.outcome("t_again").steps
     finally:
         backend.close()
     assert states == {"t_0": "success", "t_1": "success"}, {k: o.error for k, o in outcomes.items()}
@@ -79,6 +84,8 @@ def test_a_sweep_runs_on_the_deployment(signed_in: Deployment, caplog):
         steps = {(s.task_id, s.map_index): s for s in outcome.steps}
         assert {("shout", 0), ("shout", 1), ("join", -1)} <= set(steps)
         assert steps["join", -1].container_s > 0 and steps["shout", 1].state == "success"
+    assert all(s.cached for s in again_steps if s.task_id in ("shout", "join")), again_steps
+    assert again[-1][0].cached == sum(s.cached for s in again_steps) >= 3
     joined = _local(outputs["t_1"]["joined"]["location"])
     assert joined.is_relative_to(dep.storage) and joined.read_text() == "two. x 1\nz. x 1\n"
     assert outputs["t_0"]["texts"] == ["one. x 1", "z. x 1"]

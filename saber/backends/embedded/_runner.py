@@ -174,6 +174,15 @@ class _Drive:
                 fut.result()
             except BrokenProcessPool as e:
                 raise SaberError(f"a worker process died while running {key.task_id}") from e
+            self._count_cached(key)
+
+    def _count_cached(self, key) -> None:
+        from saber.backends.embedded._compat import xcom
+
+        if key.run_id in self.progress and xcom(self.session, key.dag_id, key.run_id, key.task_id,
+                                                key.map_index, "cached") is True:
+            self.progress[key.run_id].cached += 1
+        self.session.commit()  # end the read transaction
 
 
 def gpu_count() -> int:

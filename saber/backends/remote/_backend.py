@@ -122,15 +122,19 @@ class AirflowBackend:
              on_progress: Callable[[list[RunProgress]], None] | None = None) -> dict[str, RunState]:
         ids = list(dict.fromkeys(run_ids))
         counts: dict[str, dict[str, int]] = {}
+        cached: dict[str, int] = {}
 
         def check() -> dict[str, RunState] | None:
             changed = self._refresh(ids)
             if on_progress is not None:
                 for run_id in ids:  # a queued run has no task running, a finished one changes no more
                     if self._states[run_id] == "running" or run_id in changed:
+                        before = counts.get(run_id, {}).get("success", 0)
                         counts[run_id] = self._task_counts(run_id)
-                on_progress([RunProgress(run_id=r, state=self._states[r], tasks=dict(counts.get(r, {})))
-                             for r in ids])
+                        if counts[run_id].get("success", 0) != before:
+                            cached[run_id] = self.client.xcom_count(self.dag_id, run_id, "cached")
+                on_progress([RunProgress(run_id=r, state=self._states[r], tasks=dict(counts.get(r, {})),
+                                         cached=cached.get(r, 0)) for r in ids])
             done = {r: self._states[r] for r in ids}
             return done if all(s in TERMINAL for s in done.values()) else None
 

@@ -125,6 +125,12 @@ class AirflowClient(RestSession):
                                 none_for=(404,))
         return self.json(response) if response is not None else None
 
+    def xcom_count(self, dag_id: str, run_id: str, key: str) -> int:
+        """How many task instances of a run pushed an XCom with this key (values are not listed)."""
+        response = self.request("GET", f"/dags/{seg(dag_id)}/dagRuns/{seg(run_id)}/taskInstances/~/xcomEntries",
+                                "read XComs", params={"xcom_key": key, "limit": 1}, none_for=(404,))
+        return int(self.json(response).get("total_entries") or 0) if response is not None else 0
+
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         return list(self.pages(f"/dags/{seg(dag_id)}/dagRuns/{seg(run_id)}/taskInstances", "task_instances",
                                "read task instances"))
