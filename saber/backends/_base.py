@@ -50,6 +50,7 @@ class RunProgress:
     state: str = "queued"
     tasks: dict[str, int] = field(default_factory=dict)
     cached: int = 0  # of the succeeded tasks, those whose outputs came from the step cache
+    runs: int = 1  # runs this entry stands for (a sweep folds its finished batches into one per state)
 
 
 @dataclass(frozen=True, kw_only=True)

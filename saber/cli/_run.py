@@ -147,7 +147,7 @@ def _progress_table(runs) -> Table:
     steps: dict[str, int] = {}
     cached = 0
     for r in runs:
-        points[r.state] = points.get(r.state, 0) + 1
+        points[r.state] = points.get(r.state, 0) + r.runs
         cached += r.cached
         for state, n in r.tasks.items():
             steps[state] = steps.get(state, 0) + n
@@ -163,6 +163,9 @@ def _progress_table(runs) -> Table:
     return table
 
 
+_TABLE_ROWS = 200  # a sweep of a million points is summarised, not printed
+
+
 def _result_table(summary) -> Table:
     table = Table(title=f"{'study' if summary.study else 'sweep'} {summary.sweep_id}")
     table.add_column("#")
@@ -171,13 +174,19 @@ def _result_table(summary) -> Table:
     if summary.study:
         table.add_column("score")
     table.add_column("outputs")
-    for p in summary.points:
+    shown_points = summary.points[:_TABLE_ROWS]
+    for p in shown_points:
         state = p.state if p.error is None or p.state != "success" else "no score"
         colour = "green" if state == "success" else "red"
         score = ([_scores(p.score)] if summary.study else [])
         shown = (_short(_brief(p.outputs)) if p.outputs is not None or not p.error
                  else f"[red]{escape(p.error if len(p.error) <= 120 else p.error[:119] + '…')}[/]")
         table.add_row(str(p.index), _short(p.params), f"[{colour}]{state}[/]", *score, shown)
+    if len(summary.points) > len(shown_points):
+        more = len(summary.points) - len(shown_points)
+        failed = sum(p.state != "success" or p.error is not None for p in summary.points[_TABLE_ROWS:])
+        table.add_row("…", f"{more} more ({failed} not successful): summary.json lists every one", "",
+                      *([""] if summary.study else []), "")
     return table
 
 

@@ -15,6 +15,7 @@ from saber.backends import Backend, RunProgress, RunRequest, RunState
 from saber.errors import InputError
 from saber.runs._batch import close_backend, run_batch
 from saber.runs._boot import boot
+from saber.runs._points import BATCH, Points
 
 __all__ = ["RunSpec", "PointResult", "Summary", "check_files", "compile_workflow", "prepare_points", "run_sweep"]
 
@@ -39,7 +40,6 @@ class PointResult:
     run_id: str
     state: str
     outputs: dict | None = None
-    conf: dict = field(default_factory=dict)
     score: float | list[float] | None = None  # the objective's score (one per objective if several)
     error: str | None = None  # why a trial failed (its run, or a score that never matched)
     cached: tuple[str, ...] = ()  # steps whose outputs came from the step cache
@@ -90,16 +90,29 @@ def compile_workflow(path: Path) -> dict:
     return build_plan(load_process(path), path=path)
 
 
-def prepare_points(plan: dict, spec: RunSpec, sweep_id: str, *,
-                   scope: str | None = None) -> list[tuple[Any, RunRequest]]:
-    """Validate the job and sweep against the plan; one RunRequest (DAG run) per point.
-    ``scope``: the invocation's secret Variables (``saber.execution._secrets``; default the sweep id)."""
-    from saber.sweep import expand
+def prepare_points(plan: dict, spec: RunSpec, sweep_id: str, *, scope: str | None = None,
+                   check: bool = True) -> Points:
+    """Validate the job and sweep against the plan; the points, each with its RunRequest (DAG
+    run), made as they are iterated. ``scope``: the invocation's secret Variables
+    (``saber.execution._secrets``; default the sweep id). ``check``: make the requests of the
+    first points now (see Points.check), so bad input is found before anything runs."""
+    from saber.sweep import search_space
 
     sweep, target = _sweep_and_target(plan, spec)
-    request = _requester(plan, spec, sweep_id, scope or sweep_id)
-    return [(point, request(point, f"{sweep_id}_p{point.index:04d}", {"point": point.index}))
-            for point in expand(sweep, target)]
+    space = search_space(sweep, target)
+
+    def make():
+        cells = space.cells(random_order=sweep.method == "random", limit=sweep.max_iterations, seed=sweep.seed)
+        return (space.point_at(i, cell) for i, cell in enumerate(cells))
+
+    total = space.grid_size
+    count = 0 if total is None else min(total, sweep.max_iterations or total)
+    points = Points(count=count, make=make, request=_requester(plan, spec, sweep_id, scope or sweep_id),
+                    sweep_id=sweep_id)
+    if check:
+        make()  # a space with no grid (a continuous one) says so here
+        points.check()
+    return points
 
 
 def _sweep_and_target(plan: dict, spec: RunSpec):
@@ -205,13 +218,14 @@ def study_setup(plan: dict, spec: RunSpec, name: str):
     return study, space
 
 
-def _compile_and_prepare(spec: RunSpec, sweep_id: str, scope: str) -> tuple[dict, list | None]:
-    """Compile and check everything; a scored workflow's points are chosen later, by its study
-    (the parent process builds it again: a search space does not cross process boundaries)."""
+def _compile_and_prepare(spec: RunSpec, sweep_id: str, scope: str) -> tuple[dict, int | None]:
+    """Compile and check everything; the number of points of a plain sweep, None for a scored
+    workflow, whose points its study chooses later. The parent makes the points again (they
+    are made lazily, and a search space does not cross process boundaries)."""
     plan = compile_workflow(spec.workflow)
     if study_setup(plan, spec, sweep_id) is not None:
         return plan, None
-    return plan, prepare_points(plan, spec, sweep_id, scope=scope)
+    return plan, len(prepare_points(plan, spec, sweep_id, scope=scope))
 
 
 def new_sweep_id() -> str:
@@ -236,7 +250,7 @@ def run_sweep(spec: RunSpec, *, backend: Backend,
     lease = None
     try:
         check_files(spec)
-        plan, prepared = boot(backend, _compile_and_prepare, spec, sweep_id, scope)
+        plan, count = boot(backend, _compile_and_prepare, spec, sweep_id, scope)
         if spec.job:  # here, not where the job is read: that happens more than once
             from saber.cwl._job import warn_ignored_keys
 
@@ -250,11 +264,12 @@ def run_sweep(spec: RunSpec, *, backend: Backend,
             stored = list(values)  # before storing: one stored when the next one fails is removed too
             backend.store_secrets(values)
         outdir = (spec.outdir or Path("saber-out") / plan["name"] / sweep_id).resolve()
-        if prepared is None:
+        if count is None:
             summary = _run_study(plan, spec, sweep_id, scope, backend, outdir, started, on_ready, on_progress,
                                  on_trial)
         else:
-            summary = _run_points(plan, spec, sweep_id, prepared, backend, outdir, started, on_ready, on_progress)
+            points = prepare_points(plan, spec, sweep_id, scope=scope, check=False)
+            summary = _run_points(plan, spec, sweep_id, points, backend, outdir, started, on_ready, on_progress)
     finally:
         close_backend(backend, stored)
         if lease is not None:
@@ -264,22 +279,54 @@ def run_sweep(spec: RunSpec, *, backend: Backend,
     return summary
 
 
-def _run_points(plan: dict, spec: RunSpec, sweep_id: str, prepared, backend: Backend, outdir: Path,
+def _run_points(plan: dict, spec: RunSpec, sweep_id: str, points: Points, backend: Backend, outdir: Path,
                 started: float, on_ready, on_progress) -> Summary:
     from saber.sweep import load_sweep
 
     if on_ready:
-        on_ready(plan, len(prepared), None)
-    # SABER's batch-grid: at most batch_size points run at once (no scores: no rounds).
-    batch = (load_sweep(spec.sweep).batch_size if spec.sweep else None) or len(prepared) or 1
-    states: dict[str, RunState] = {}
-    if spec.sweep_id:  # a name given again resumes that sweep: what succeeded is kept
-        prepared, states = _resume(backend, prepared)
-    requests = [req for _, req in prepared if req.run_id not in states]
-    for i in range(0, len(requests), batch):
-        states.update(run_batch(backend, requests[i:i + batch], on_progress))
+        on_ready(plan, len(points), None)
+    # SABER's batch-grid: at most batch_size points run at once (no scores: no rounds); else
+    # BATCH at a time, each batch's points made, run and collected before the next is made.
+    batch = (load_sweep(spec.sweep).batch_size if spec.sweep else None) or BATCH
+    results: list[PointResult] = []
+    tally = _Tally(on_progress)
+    for prepared in points.batches(batch):
+        states: dict[str, RunState] = {}
+        if spec.sweep_id:  # a name given again resumes that sweep: what succeeded is kept
+            prepared, states = _resume(backend, prepared)
+        requests = [req for _, req in prepared if req.run_id not in states]
+        for i in range(0, len(requests), batch):
+            states.update(run_batch(backend, requests[i:i + batch], tally.show))
+        batch_results = _collect(backend, prepared, states, outdir)
+        tally.add(batch_results)
+        results.extend(batch_results)
     return Summary(workflow=str(spec.workflow), dag_id=plan["dag_id"], sweep_id=sweep_id, outdir=outdir,
-                   points=_collect(backend, prepared, states, outdir), seconds=time.monotonic() - started)
+                   points=results, seconds=time.monotonic() - started)
+
+
+class _Tally:
+    """Live progress over batches: the runs of finished batches, folded into one entry per
+    state (with their steps' counts as last shown), ahead of the current batch's runs."""
+
+    def __init__(self, on_progress: Callable[[list[RunProgress]], None] | None) -> None:
+        self.on_progress = on_progress
+        self.earlier: dict[str, RunProgress] = {}
+        self.last: dict[str, RunProgress] = {}
+
+    def add(self, results: list[PointResult]) -> None:
+        for r in results:
+            entry = self.earlier.setdefault(r.state, RunProgress(run_id=f"(earlier {r.state})", state=r.state,
+                                                                 runs=0))
+            entry.runs += 1
+            entry.cached += len(r.cached)
+            for state, n in getattr(self.last.get(r.run_id), "tasks", {}).items():
+                entry.tasks[state] = entry.tasks.get(state, 0) + n
+        self.last = {}
+
+    def show(self, runs: list[RunProgress]) -> None:
+        self.last.update((r.run_id, r) for r in runs)
+        if self.on_progress is not None:
+            self.on_progress([*self.earlier.values(), *runs])
 
 
 def _run_study(plan: dict, spec: RunSpec, name: str, scope: str, backend: Backend, outdir: Path,
@@ -296,7 +343,7 @@ def _run_study(plan: dict, spec: RunSpec, name: str, scope: str, backend: Backen
     for record in result.trials:
         req, outputs = runs[record.number]
         points.append(PointResult(index=record.number, params=record.params, run_id=req.run_id,
-                                  state=record.outcome.state, outputs=outputs, conf=req.conf,
+                                  state=record.outcome.state, outputs=outputs,
                                   score=record.value, error=record.error, cached=record.outcome.cached))
     objective = study.objective if isinstance(study.objective, str) else list(study.objective)
     info = {"name": name, "direction": study.direction, "objective": objective, "method": study.method,
@@ -341,7 +388,7 @@ def _collect(backend: Backend, prepared, states: dict[str, RunState], outdir: Pa
         if state == "success":
             outputs = export_outputs(backend.outputs(req.run_id), outdir / f"point-{point.index:04d}")
         results.append(PointResult(index=point.index, params=point.params, run_id=req.run_id,
-                                   state=state, outputs=outputs, conf=req.conf,
+                                   state=state, outputs=outputs,
                                    error=None if state == "success" else outcome.error,
                                    cached=outcome.cached_steps))
     return results

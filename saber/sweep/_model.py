@@ -13,7 +13,7 @@ __all__ = ["SweepTarget", "Point", "Sweep", "Dimension", "Value", "Tile", "Space
 
 # Every grid point is a DAG run; more than this is a typo (a step of 0.0001) or a search a
 # sampler should do. The count is arithmetic, so a larger grid is refused before any point exists.
-MAX_GRID_POINTS = 100_000
+MAX_GRID_POINTS = 1_000_000
 
 Method = Literal["grid", "batch-grid", "random", "tpe", "cmaes"]
 METHODS: tuple[Method, ...] = ("grid", "batch-grid", "random", "tpe", "cmaes")

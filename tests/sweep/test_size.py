@@ -19,13 +19,13 @@ TARGET = SweepTarget(workflow_inputs={"a": "int", "b": "int", "c": "int", "x": "
 @pytest.mark.parametrize("text, line, field, message", [
     pytest.param("a: {range: {start: 0, stop: 1000, step: 1}}\nb: {range: {start: 0, stop: 100, step: 1}}\n"
                  "c: {range: {start: 0, stop: 100, step: 1}}\n", 1, "a",
-                 r"the grid has 10000000 points \(a 1000 x b 100 x c 100\), more than saber's limit of 100000",
+                 r"the grid has 10000000 points \(a 1000 x b 100 x c 100\), more than saber's limit of 1000000",
                  id="grid-1e7"),
-    pytest.param("a: {range: {start: 0, stop: 1000, step: 1}}\nb: {range: {start: 0, stop: 1000, step: 1}}\n"
-                 "sampler: {method: batch-grid, batch_size: 4}\n", 1, "a", r"1000000 points", id="batch-grid-1e6"),
-    pytest.param("a: {range: {start: 0, stop: 1000, step: 1}}\nb: {range: {start: 0, stop: 1000, step: 1}}\n"
-                 "sampler:\n  method: random\n  max_iterations: 200000\n", 5, "sampler.max_iterations",
-                 r"max_iterations 200000 asks for more than 100000", id="random-too-many"),
+    pytest.param("a: {range: {start: 0, stop: 2000, step: 1}}\nb: {range: {start: 0, stop: 1000, step: 1}}\n"
+                 "sampler: {method: batch-grid, batch_size: 4}\n", 1, "a", r"2000000 points", id="batch-grid-2e6"),
+    pytest.param("a: {range: {start: 0, stop: 10000, step: 1}}\nb: {range: {start: 0, stop: 1000, step: 1}}\n"
+                 "sampler:\n  method: random\n  max_iterations: 2000000\n", 5, "sampler.max_iterations",
+                 r"max_iterations 2000000 asks for more than 1000000", id="random-too-many"),
 ])
 def test_too_many_points_are_refused_at_once(sweep_file: SweepFile, text: str, line: int, field: str,
                                              message: str) -> None:
@@ -38,17 +38,17 @@ def test_too_many_points_are_refused_at_once(sweep_file: SweepFile, text: str, l
 
 
 @pytest.mark.parametrize("text", [
-    pytest.param("a: {range: {start: 0, stop: 1000, step: 1}}\nb: {range: {start: 0, stop: 1000, step: 1}}\n"
+    pytest.param("a: {range: {start: 0, stop: 10000, step: 1}}\nb: {range: {start: 0, stop: 1000, step: 1}}\n"
                  "sampler: {method: random, max_iterations: 5, seed: 3}\n", id="random-draws"),
-    pytest.param("a: {range: {start: 0, stop: 1000, step: 1}}\nb: {range: {start: 0, stop: 1000, step: 1}}\n"
+    pytest.param("a: {range: {start: 0, stop: 10000, step: 1}}\nb: {range: {start: 0, stop: 1000, step: 1}}\n"
                  "sampler: {method: grid, max_iterations: 5}\n", id="grid-prefix"),
-    pytest.param("a: {range: {start: 0, stop: 1000, step: 1}}\nb: {range: {start: 0, stop: 1000, step: 1}}\n"
+    pytest.param("a: {range: {start: 0, stop: 10000, step: 1}}\nb: {range: {start: 0, stop: 1000, step: 1}}\n"
                  "x: {uniform: {low: 0, high: 1}}\nsampler: {method: tpe, max_iterations: 5}\n", id="tpe"),
 ])
 def test_samplers_may_cover_a_larger_grid(sweep_file: SweepFile, text: str) -> None:
     space = search_space(load_sweep(sweep_file(text)), TARGET)
     if space.grid_size is not None:
-        assert space.grid_size == 1_000_000 > MAX_GRID_POINTS
+        assert space.grid_size == 10_000_000 > MAX_GRID_POINTS
 
 
 def test_random_draws_pick_cells_without_listing_the_grid(sweep_file: SweepFile) -> None:
@@ -102,8 +102,8 @@ def test_steps_behave_like_the_values_they_stand_for() -> None:
 def test_a_sweep_built_in_code_is_counted_too() -> None:
     from decimal import Decimal
 
-    big = Steps(Decimal(0), Decimal(1), 1000, ints=True, line=1)
+    big = Steps(Decimal(0), Decimal(1), 2000, ints=True, line=1)
     sweep = Sweep(file="made.yml", dimensions=tuple(Dimension(key=k, line=1, values=big, listed=False)
                                                     for k in "ab"))
-    with pytest.raises(InputError, match="1000000 points"):
+    with pytest.raises(InputError, match="4000000 points"):
         search_space(sweep, TARGET)

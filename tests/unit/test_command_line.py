@@ -48,7 +48,7 @@ def cwltool_line(tool: Path, job: Path, outdir: Path) -> str:
 def saber_run_line(tool: Path, job: Path, workdir: Path) -> str:
     """The conf `saber run` sends, through Airflow's JSON, to the step operator's run_tool."""
     plan = build_plan(load_process(tool), path=tool)
-    [(_, request)] = prepare_points(plan, RunSpec(workflow=tool, job=job), "s")
+    [(_, request)] = list(prepare_points(plan, RunSpec(workflow=tool, job=job), "s"))
     conf = json.loads(json.dumps(request.conf))
     floats = {**plan.get("floats", {}), **conf[CONF_KEY].get("floats", {})}  # as the operator merges them
     run = run_tool(plan["steps"][0], conf_inputs(conf), floats=floats, outdir=workdir / "out",

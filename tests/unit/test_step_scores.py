@@ -42,14 +42,14 @@ def tool_run(*lines: str, seconds: float = 1.5) -> ToolRun:
 def test_score_fields_and_container_time(logged: pytest.LogCaptureFixture) -> None:
     ti = FakeTI()
     operator("epoch {epoch:d} F1: {score}")._push_run(ti, tool_run("epoch 1 F1: 0.5", "epoch 2 F1: 0.7"))
-    assert ti.pushed == {"container_s": 1.5, "cached": False, "score": 0.7, "score_fields": {"epoch": 2}}
+    assert ti.pushed == {"container_s": 1.5, "score": 0.7, "score_fields": {"epoch": 2}}
     assert "score: 0.7 (stdout line: 'epoch 2 F1: 0.7')" in logged.text
 
 
 def test_no_match_pushes_none_and_warns(logged: pytest.LogCaptureFixture) -> None:
     ti = FakeTI()
     operator("F1: {score}")._push_run(ti, tool_run("loss 0.5"))
-    assert ti.pushed == {"container_s": 1.5, "cached": False, "score": None, "score_fields": {}}
+    assert ti.pushed == {"container_s": 1.5, "score": None, "score_fields": {}}
     assert ("score_format 'F1: {score}' matched no line of stdout or stderr of step 'evaluate'; "
             "this trial has no score") in logged.text
 
@@ -57,7 +57,7 @@ def test_no_match_pushes_none_and_warns(logged: pytest.LogCaptureFixture) -> Non
 def test_unscored_step_pushes_only_container_time() -> None:
     ti = FakeTI()
     operator(None)._push_run(ti, tool_run("F1: 0.5"))
-    assert ti.pushed == {"container_s": 1.5, "cached": False}
+    assert ti.pushed == {"container_s": 1.5}
 
 
 @pytest.mark.parametrize("runs, score", [
