@@ -115,7 +115,7 @@ CASES = [
     case("sweep", "range_is_string.yml", 2, "n", "'range' must be a list"),
     case("sweep", "grid_1e7.yml", 2, "n", "10000000 points"),
     case("sweep", "grid_2e6.yml", 1, "n", "2000000 points"),
-    case("sweep", "random_too_many.yml", 5, "sampler.max_iterations", "more than 100000"),
+    case("sweep", "random_too_many.yml", 5, "sampler.max_iterations", "more than 1000000"),
     case("sweep", "wrong_type_int.yml", 1, "n", "expected int, got string 'two'"),
     case("sweep", "int_given_float.yml", 1, "n", "expected int, got float 1.5"),
     case("sweep", "float_given_string.yml", 1, "x", "expected float"),
