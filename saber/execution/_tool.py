@@ -18,11 +18,13 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from saber.cwl._floats import restore_floats
+from saber.execution._gpus import gpu_request, pinned_gpus
 from saber.errors import StepFailed
 
 __all__ = ["ToolRun", "run_tool", "preload_tool"]
@@ -132,6 +134,26 @@ def _secrets_off_docker_command_line() -> None:
         return runtime, cidfile
 
     DockerCommandLineJob.create_runtime = create_runtime_env_secrets
+
+
+@functools.cache
+def _pinned_gpus_on_docker_command_line() -> None:
+    """cwltool asks Docker for a number of GPUs (`--gpus=N`): any N of the host's, shared with
+    whatever else runs there. The devices this task holds (saber.execution._gpus) are asked for
+    instead, as `--gpus "device=0,1"` (quoted: Docker reads the value as CSV)."""
+    from cwltool.docker import DockerCommandLineJob
+
+    create_runtime = DockerCommandLineJob.create_runtime
+
+    def create_runtime_pinned(self, env, runtime_context):
+        runtime, cidfile = create_runtime(self, env, runtime_context)
+        devices = getattr(_seen, "gpus", None)
+        if devices:
+            runtime = [f'--gpus="device={",".join(devices)}"' if arg.startswith("--gpus=") else arg
+                       for arg in runtime]
+        return runtime, cidfile
+
+    DockerCommandLineJob.create_runtime = create_runtime_pinned
 
 
 def _hide_secrets(job: dict, names: list[str], store) -> dict:
@@ -337,6 +359,7 @@ def run_tool(step: dict, job: dict, *, outdir: Path, workdir: Path, echo: Echo |
     process = preload_tool(step)
     _quick_container_monitor()
     _secrets_off_docker_command_line()
+    _pinned_gpus_on_docker_command_line()
     # Step inputs the tool does not declare served valueFrom and `when`; the tool never sees
     # them (CWL 1.2, WorkflowStepInput).
     declared = {i["id"].rsplit("#", 1)[-1].rsplit("/", 1)[-1] for i in step["tool"]["inputs"]}
@@ -376,7 +399,10 @@ def run_tool(step: dict, job: dict, *, outdir: Path, workdir: Path, echo: Echo |
             "custom_net": docker_network(),
         })
         executor = _step_executor_class(toplevel=bool(step.get("toplevel")), in_place=in_place)()
-        outputs, status = executor(process, copy.deepcopy(job), ctx, logger=cwl_log)
+        wanted = gpu_request(step)
+        with pinned_gpus(wanted, what=f"step {step['task_id']}") if wanted else nullcontext([]) as devices:
+            _seen.gpus = devices
+            outputs, status = executor(process, copy.deepcopy(job), ctx, logger=cwl_log)
     except Exception as e:  # cwltool raises WorkflowException for bad inputs, docker errors...
         out.close()
         err.close()

@@ -150,34 +150,6 @@ def test_saber_form_sweep_sets_step_inputs(saber_home, tmp_path):
     assert by_params[(2, 0.5)]["outputs"]["counts"] != by_params[(2, 1.5)]["outputs"]["counts"]
 
 
-def test_gpu_steps_take_turns_and_ask_docker_for_gpus(saber_home, tmp_path):
-    """GPU steps go to queue `gpu`, hold GPU slots (one per GPU; one when there is none), and
-    cwltool asks Docker for the GPUs; without a GPU the step fails with cwltool's message."""
-    from saber.backends.embedded._runner import gpu_count
-
-    result = run_saber("run", str(CWL / "gpu_pair.cwl"), "--outdir", str(tmp_path / "o"))
-    summary = _summary(tmp_path / "o")
-    run_id = summary["points"][0]["dag_run_id"]
-    from airflow import settings
-    from airflow.models.taskinstance import TaskInstance
-
-    session = settings.Session()
-    try:
-        tis = {ti.task_id: ti for ti in session.query(TaskInstance).filter_by(
-            dag_id=summary["dag_id"], run_id=run_id)}
-    finally:
-        session.close()
-    assert {ti.queue for ti in tis.values()} == {"gpu"} and {ti.pool for ti in tis.values()} == {"saber_gpu"}
-    if gpu_count() == 0:
-        assert result.returncode == 1
-        assert {str(ti.state) for ti in tis.values()} == {"failed"}
-        (a_start, a_end), (b_start, b_end) = sorted((ti.start_date, ti.end_date) for ti in tis.values())
-        assert a_end <= b_start, "two GPU steps ran at once on a machine with at most one GPU slot"
-        assert "CUDA" in _log(summary["dag_id"], run_id, "first") or "cuda" in _log(summary["dag_id"], run_id, "first")
-    else:
-        assert result.returncode == 0, result.stderr
-
-
 def test_a_sweep_id_given_again_resumes_the_sweep(saber_home, tmp_path):
     first = run_saber("run", str(CWL / "when_wf.cwl"), "--sweep-id", "again", "--outdir", str(tmp_path / "a"))
     assert first.returncode == 0, first.stderr

@@ -51,7 +51,7 @@ class EmbeddedBackend:
 
     def prepare(self, plan: dict) -> None:
         from saber.airflow import write_dag_file
-        from saber.backends.embedded._docker import check_docker, check_images, needs_docker
+        from saber.backends.embedded._docker import check_docker, check_gpus, check_images, needs_docker
         from saber.backends.embedded._home import ensure_database
         from saber.backends.embedded._records import Records
         from saber.backends.embedded._runner import EmbeddedRunner
@@ -60,6 +60,7 @@ class EmbeddedBackend:
         if needs_docker(plan):
             check_docker()  # after validation: bad input is reported even with Docker down
             check_images(plan)  # before any run: a missing image failed every step at run time
+        check_gpus(plan)  # a GPU step this machine cannot run is refused now, not queued
         # Here, not in start(): a new home's migration (seconds) must not delay the report of
         # bad input, which comes once the workflow has compiled.
         ensure_database(self.home, template_dir=self.template_dir)

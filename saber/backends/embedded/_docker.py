@@ -70,6 +70,32 @@ def check_images(plan: dict) -> None:
                          f"Docker engine: {how}", file=file, line=_line_of(file, image), field="DockerRequirement")
 
 
+def check_gpus(plan: dict) -> None:
+    """Every GPU step can get its minimum number of devices on this machine: one that cannot
+    would wait for GPUs forever, or fail each run after the first containers started.
+
+    Raises:
+        InputError: the first such step, what it asks for and what this machine has.
+    """
+    import os
+
+    from saber.execution._gpus import gpu_devices, gpu_request
+
+    devices = None
+    for step in plan["steps"]:
+        wanted = gpu_request(step)
+        if wanted is None:
+            continue
+        devices = gpu_devices() if devices is None else devices
+        if wanted.low > len(devices):
+            where = ("$SABER_GPUS" if "SABER_GPUS" in os.environ else "nvidia-smi -L")
+            has = f"{len(devices)} ({where} lists {', '.join(devices)})" if devices else f"none ({where} lists none)"
+            file = _tool_file(step)
+            raise InputError(f"step '{step['task_id']}' needs {wanted.low} GPU(s) (CUDARequirement "
+                             f"cudaDeviceCountMin) but this machine has {has}", file=file,
+                             line=_line_of(file, "cudaDeviceCount"), field="cwltool:CUDARequirement")
+
+
 def _line_of(file: str | None, text: str) -> int | None:
     """The first line of ``file`` that holds ``text`` (the plan keeps no lines)."""
     from pathlib import Path

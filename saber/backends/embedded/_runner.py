@@ -32,7 +32,8 @@ class EmbeddedRunner:
         self.dag_file = dag_file
         self.plan_path = plan_path
         self.workers = workers or os.cpu_count() or 2
-        # With no GPU, one GPU step at a time still runs, to fail with cwltool's own message.
+        # The GPU pool's slots; GPU steps are refused up front on a machine with too few
+        # (EmbeddedBackend.prepare), and each holds its own devices while it runs (_gpus).
         self.gpus = max(gpu_count(), 1)
 
     @contextmanager
@@ -186,17 +187,10 @@ class _Drive:
 
 
 def gpu_count() -> int:
-    """GPUs on this machine, as nvidia-smi lists them (0 without an NVIDIA driver)."""
-    import shutil
-    import subprocess
+    """GPUs saber may use on this machine (saber.execution._gpus: $SABER_GPUS or nvidia-smi -L)."""
+    from saber.execution._gpus import gpu_devices
 
-    if not shutil.which("nvidia-smi"):
-        return 0
-    try:
-        listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return 0
-    return sum(line.startswith("GPU ") for line in listed.stdout.splitlines()) if listed.returncode == 0 else 0
+    return len(gpu_devices())
 
 
 def _count(tis) -> dict[str, int]:
