@@ -7,6 +7,7 @@ from pathlib import Path
 
 from airflow.sdk import DAG, Param, TaskGroup
 
+from saber.airflow._executors import Executor, check_executor, executor_config, task_executor
 from saber.airflow._operator import CwlStepOperator, GroupScatterOperator, ScatterOperator
 from saber.plan import PLAN_TAG, SCATTER_SUFFIX, plan_digest, plan_upstreams
 
@@ -44,8 +45,9 @@ def _param(inp: dict) -> Param:
     return Param(inp.get("default"), description=inp.get("doc"), **schema)
 
 
-def dag_from_plan(plan_path: str | Path) -> DAG:
-    """The DAG for the plan at ``plan_path``: one task per CWL step, edges from data flow."""
+def dag_from_plan(plan_path: str | Path, executor: Executor = "default") -> DAG:
+    """The DAG for the plan at ``plan_path``: one task per CWL step, edges from data flow; each
+    task's ``executor_config`` (and ``executor``) for the deployment's ``executor``."""
     plan = json.loads(Path(plan_path).read_text())
     with DAG(
         dag_id=plan["dag_id"],
@@ -69,9 +71,12 @@ def dag_from_plan(plan_path: str | Path) -> DAG:
             local = step["id"]
             res = step["resources"]
             kw = {"step": step, "plan": plan, "task_group": group, "pool_slots": res["pool_slots"],
-                  "queue": res["queue"], "executor_config": {"saber": res}, "doc_md": step.get("doc")}
+                  "queue": res["queue"], "executor_config": executor_config(step, executor),
+                  "doc_md": step.get("doc")}
             if res["pool"] != "default_pool":
                 kw["pool"] = res["pool"]
+            if task_executor(executor):
+                kw["executor"] = task_executor(executor)
             if step["scatter"] and not step.get("inline_scatter"):
                 prep = ScatterOperator(task_id=local + SCATTER_SUFFIX, step=step, plan=plan, task_group=group)
                 task = CwlStepOperator.partial(task_id=local, **kw).expand(job=prep.output)
@@ -131,14 +136,17 @@ from pathlib import Path
 
 from saber.airflow import dag_from_plan
 
-dag = dag_from_plan(Path(__file__).with_name({plan_file!r}))
+dag = dag_from_plan(Path(__file__).with_name({plan_file!r}){executor_arg})
 '''
 
 
-def write_dag_file(plan: dict, folder: Path) -> Path:
-    """Write ``<dag_id>.py`` and ``<dag_id>.plan.json`` into ``folder``; return the DAG file."""
+def write_dag_file(plan: dict, folder: Path, *, executor: Executor = "default") -> Path:
+    """Write ``<dag_id>.py`` and ``<dag_id>.plan.json`` into ``folder``; return the DAG file.
+    The executor is the deployment's, not the workflow's: it is named in the DAG file, so the
+    plan (and its digest, which ``saber run --airflow`` compares) stays the same."""
     from saber import __version__
 
+    check_executor(plan, executor)
     folder.mkdir(parents=True, exist_ok=True)
     plan["digest"] = plan_digest(plan)
     plan_file = f"{plan['dag_id']}.plan.json"
@@ -147,7 +155,8 @@ def write_dag_file(plan: dict, folder: Path) -> Path:
     _replace(folder / plan_file, json.dumps(plan, indent=1, sort_keys=True))
     dag_file = folder / f"{plan['dag_id']}.py"
     _replace(dag_file, _TEMPLATE.format(name=plan["name"], version=__version__, source=plan["source"],
-                                         plan_file=plan_file, digest=plan["digest"]))
+                                         plan_file=plan_file, digest=plan["digest"],
+                                         executor_arg="" if executor == "default" else f", executor={executor!r}"))
     return dag_file
 
 
