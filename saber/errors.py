@@ -11,6 +11,7 @@ __all__ = [
     "RunFailed",
     "DockerUnavailable",
     "StepFailed",
+    "StorageError",
     "UnsupportedRequirement",
 ]
 
@@ -82,6 +83,21 @@ class StepFailed(SaberError):
 
 class BackendUnavailable(SaberError):
     """The backend cannot be reached, refuses the credentials, or lacks a permission."""
+
+
+class StorageError(SaberError):
+    """Run storage (a local folder or S3) cannot be read or written; one sentence naming where."""
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        self.url = url
+        super().__init__(message)
+
+    def __reduce__(self):
+        return (_storage_error, (str(self), self.url))
+
+
+def _storage_error(message: str, url: str | None) -> StorageError:
+    return StorageError(message, url=url)
 
 
 class RunFailed(SaberError):

@@ -12,6 +12,7 @@ import pytest
 from airflow_deployment import Deployment
 from airflow_deployment import airflow_deployment as start_airflow
 from pg_server import postgres_or_skip
+from s3_server import S3Server, s3_server_or_skip
 from saber_testing import HOME
 
 from saber.backends.embedded import ensure_database
@@ -29,6 +30,24 @@ def postgres_url() -> Iterator[str]:
     """A throw-away PostgreSQL server on 127.0.0.1 for the session (skipped locally without one,
     a failure in CI)."""
     yield from postgres_or_skip()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A throw-away S3 server (SeaweedFS) on 127.0.0.1 for the session (skipped locally without
+    its ``weed`` binary, a failure in CI); ``.new_bucket()`` makes a fresh bucket."""
+    yield from s3_server_or_skip()
+
+
+@pytest.fixture
+def s3_env(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
+    """The server, with boto3's standard chain (``AWS_ENDPOINT_URL``, keys) pointed at it for the
+    test."""
+    for name, value in s3_server.env.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    return s3_server
 
 
 @pytest.fixture(scope="session")
