@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SaberHome", "storage_root"]
+__all__ = ["SaberHome", "remote_storage", "storage_root"]
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,9 @@ class SaberHome:
 
     @property
     def storage(self) -> Path:
-        """Run storage: step outputs ($SABER_STORAGE wins)."""
-        return Path(os.environ.get("SABER_STORAGE", self.root / "storage"))
+        """Local run storage: step outputs ($SABER_STORAGE wins unless it names S3, where the
+        local folder is the scratch space that outputs pass through)."""
+        return _local_storage(os.environ.get("SABER_STORAGE")) or self.root / "storage"
 
     @property
     def database(self) -> Path:
@@ -62,6 +63,23 @@ def storage_root() -> Path:
 
     Read where a task runs (a worker of any deployment), so from the environment, not a home.
     """
-    if root := os.environ.get("SABER_STORAGE"):
-        return Path(root)
+    if root := _local_storage(os.environ.get("SABER_STORAGE")):
+        return root
     return Path(os.environ.get("SABER_HOME", Path.home() / ".saber")) / "storage"
+
+
+def remote_storage() -> str | None:
+    """$SABER_STORAGE when it names S3 (the default of `saber run --storage`), else None."""
+    url = os.environ.get("SABER_STORAGE") or ""
+    return url if url.startswith("s3://") else None
+
+
+def _local_storage(value: str | None) -> Path | None:
+    """A local folder named by $SABER_STORAGE (a path or a file:/// URL); None for S3 or unset."""
+    if not value or value.startswith("s3://"):
+        return None
+    if value.startswith("file://"):
+        from urllib.parse import unquote, urlparse
+
+        return Path(unquote(urlparse(value).path))
+    return Path(value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -211,6 +212,7 @@ class CwlStepOperator(_StepBase):
     def _run(self, context, job: dict, sub: str | None = None) -> ToolRun:
         from saber.execution import RetryPolicy, StepCache, run_cached, run_tool, run_with_retries
         from saber.execution._retry import STOP_MARK
+        from saber.execution._staging import publish_outputs, stage_in, task_storage
 
         ti = context["ti"]
         where = Path(self.dag_id) / context["run_id"] / self.step["task_id"]
@@ -235,11 +237,21 @@ class CwlStepOperator(_StepBase):
             return run_with_retries(run_once, RetryPolicy.of(self.step, own), root / where, self.log.warning,
                                     stopped=lambda: getattr(self, "_stopping", False) or (run_dir / STOP_MARK).exists())
 
+        # Run data on S3: inputs come from it into local scratch, outputs go to it as one unit
+        # (the run's conf names the storage; workers need only credentials).
+        storage = task_storage(own)
+        if storage is not None:
+            job = stage_in(job, storage, root / ".work" / where / f"inputs-try{ti.try_number}")
         # A sweep point, study trial or resume whose step ran before with the same tool, image
         # and inputs reuses that run's outputs (saber run --no-cache turns it off).
         cache = StepCache(root / ".cache") if own.get("cache", True) else None
-        return run_cached(self.step, job, floats=floats, outdir=root / where, cache=cache,
-                          name=f"{self.plan['name']}/{self.step['task_id']}",
-                          source={"dag_id": self.dag_id, "run_id": context["run_id"],
-                                  "task_id": self.step["task_id"], "map_index": ti.map_index},
-                          say=self.log.info, run=run)
+        result = run_cached(self.step, job, floats=floats, outdir=root / where, cache=cache,
+                            name=f"{self.plan['name']}/{self.step['task_id']}",
+                            source={"dag_id": self.dag_id, "run_id": context["run_id"],
+                                    "task_id": self.step["task_id"], "map_index": ti.map_index},
+                            say=self.log.info, run=run)
+        if storage is None:
+            return result
+        outputs = publish_outputs(result.outputs, root / where, storage, where.as_posix())
+        self.log.info("outputs published to %s", storage.location(where.as_posix()))
+        return dataclasses.replace(result, outputs=outputs)

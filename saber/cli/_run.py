@@ -56,10 +56,35 @@ def add_parser(sub) -> None:
                    help="with --airflow: the deployment's DAGs folder (mounted or synced); saber writes "
                         "the DAG there and waits until the deployment has parsed it. Without it, the DAG "
                         "must already be deployed (saber dag -o)")
+    p.add_argument("--storage", metavar="URL", default=None,
+                   help="keep run data on S3: s3://BUCKET/PREFIX (default $SABER_STORAGE when it names "
+                        "S3, else the local run storage). The client uploads the job's local files once "
+                        "(content-addressed), tasks stage inputs from it and publish outputs to it, so "
+                        "workers share no folder; credentials and endpoint from boto3's chain "
+                        "(AWS_* variables, ~/.aws, an instance role; AWS_ENDPOINT_URL for S3-compatible stores)")
+    p.add_argument("--no-download", dest="download", action="store_false",
+                   help="with S3 storage: summary.json gives the final outputs' s3:// locations instead of "
+                        "downloading them into --outdir")
     p.add_argument("--sync-timeout", type=float, default=300.0, metavar="S",
                    help="with --dags-folder: seconds to wait for the deployment to parse the DAG "
                         "(default 300)")
     p.set_defaults(func=run)
+
+
+def _storage(given: str | None) -> str | None:
+    """The run's S3 storage URL (checked: one sentence for a bad one), or None for local."""
+    from saber.errors import InputError
+    from saber.home import remote_storage
+
+    url = given or remote_storage()
+    if url is None:
+        return None
+    if not url.startswith("s3://"):
+        raise InputError(f"--storage takes s3://BUCKET/PREFIX, got {url!r} (local run storage is "
+                         "$SABER_STORAGE or $SABER_HOME/storage)", field="--storage")
+    from saber.storage import storage_for
+
+    return storage_for(url).url
 
 
 def backend_for(args: argparse.Namespace):
@@ -107,7 +132,8 @@ def run(args: argparse.Namespace) -> int:
     console = Console(stderr=True, highlight=False)
     spec = RunSpec(workflow=args.workflow, sweep=args.sweep, job=args.job, outdir=args.outdir,
                    sweep_id=args.sweep_id, workers=args.workers, cache=args.cache,
-                   retries=args.retries, retry_delay=args.retry_delay)
+                   retries=args.retries, retry_delay=args.retry_delay,
+                   storage=_storage(args.storage), download=args.download)
     backend = backend_for(args)
     where = args.airflow or str(getattr(backend, "home", None) and backend.home.dags)
     _stop_on_signals()

@@ -23,7 +23,7 @@ def run_study(plan: dict, study: StudySpec, space: SearchSpace, *, backend: Back
               request: Callable[[Any, str, dict], RunRequest], outdir: Path,
               on_progress: Callable[[list[RunProgress]], None] | None = None,
               on_trial: Callable[[TrialRecord], None] | None = None,
-              on_round: Callable[[list[TrialJob]], None] | None = None):
+              on_round: Callable[[list[TrialJob]], None] | None = None, download: bool = True):
     """Run ``study``'s loop; returns (LoopResult, {trial number: (RunRequest, outputs)})."""
     from saber.optimize import Optimizer
     from saber.runs._outputs import export_outputs
@@ -42,7 +42,8 @@ def run_study(plan: dict, study: StudySpec, space: SearchSpace, *, backend: Back
             outcome = trial_outcome(backend.outcome(req.run_id))
             outputs = None
             if outcome.state == "success":
-                outputs = export_outputs(backend.outputs(req.run_id), outdir / f"trial-{job.number:04d}")
+                outputs = export_outputs(backend.outputs(req.run_id), outdir / f"trial-{job.number:04d}",
+                                         download=download)
             runs[job.number] = (req, outputs)
             outcomes.append(outcome)
         return outcomes
@@ -59,7 +60,8 @@ def run_study(plan: dict, study: StudySpec, space: SearchSpace, *, backend: Back
                 outcomes.append(None)
                 continue
             req = request(job.point, run_id, {"study": study.name, "trial": job.number})
-            runs[job.number] = (req, export_outputs(backend.outputs(run_id), outdir / f"trial-{job.number:04d}"))
+            runs[job.number] = (req, export_outputs(backend.outputs(run_id), outdir / f"trial-{job.number:04d}",
+                                                    download=download))
             outcomes.append(trial_outcome(backend.outcome(run_id)))
         return outcomes
 

@@ -16,6 +16,7 @@ from saber.errors import InputError
 from saber.runs._batch import close_backend, run_batch
 from saber.runs._boot import boot
 from saber.runs._points import BATCH, Points
+from saber.runs._uploads import input_uploader
 
 __all__ = ["RunSpec", "PointResult", "Summary", "check_files", "compile_workflow", "prepare_points", "run_sweep"]
 
@@ -31,6 +32,8 @@ class RunSpec:
     cache: bool = True  # steps reuse the step cache's outputs (saber run --no-cache: off)
     retries: int | None = None  # --retries: tries again of any failed step without its own hint
     retry_delay: float | None = None  # --retry-delay, seconds
+    storage: str | None = None  # run data on S3 (--storage s3://BUCKET/PREFIX); None: the local folder
+    download: bool = True  # final outputs on S3 come to the outdir (--no-download: their s3:// locations)
 
 
 @dataclass
@@ -136,15 +139,20 @@ def _requester(plan: dict, spec: RunSpec, sweep_id: str, scope: str) -> Callable
     floats = {"floats": texts} if spec.job and (texts := job_floats(spec.job)) else {}
 
     retry = _retry_default(spec)
+    upload = input_uploader(spec.storage)
 
     def request(point, run_id: str, extra: dict) -> RunRequest:
         _no_swept_secrets(plan, point, spec.sweep)
         inputs = {**base, **point.inputs}
         check_inputs({**{i["id"]: i.get("default") for i in plan["inputs"]}, **inputs}, plan,
                      file=str(spec.job) if spec.job else None)
+        step_inputs = point.step_inputs
+        if upload is not None:  # tasks on other machines read the inputs from the run's storage
+            inputs, step_inputs = upload(inputs), upload(step_inputs)
         conf = run_conf(inputs, {"sweep_id": sweep_id, **extra, "params": point.params,
-                                 "step_inputs": wire_safe(point.step_inputs), **floats,
-                                 **({} if spec.cache else {"cache": False}), **retry})
+                                 "step_inputs": wire_safe(step_inputs), **floats,
+                                 **({} if spec.cache else {"cache": False}), **retry,
+                                 **({"storage": spec.storage} if upload is not None else {})})
         return RunRequest(run_id=run_id, conf=conf)
     return request
 
@@ -297,7 +305,7 @@ def _run_points(plan: dict, spec: RunSpec, sweep_id: str, points: Points, backen
         requests = [req for _, req in prepared if req.run_id not in states]
         for i in range(0, len(requests), batch):
             states.update(run_batch(backend, requests[i:i + batch], tally.show))
-        batch_results = _collect(backend, prepared, states, outdir)
+        batch_results = _collect(backend, prepared, states, outdir, spec.download)
         tally.add(batch_results)
         results.extend(batch_results)
     return Summary(workflow=str(spec.workflow), dag_id=plan["dag_id"], sweep_id=sweep_id, outdir=outdir,
@@ -338,7 +346,7 @@ def _run_study(plan: dict, spec: RunSpec, name: str, scope: str, backend: Backen
         on_ready(plan, space.grid_size if study.method in ("grid", "batch-grid") and not study.max_iterations
                  else study.max_iterations, study)
     result, runs = run_study(plan, study, space, backend=backend, request=_requester(plan, spec, name, scope),
-                             outdir=outdir, on_progress=on_progress, on_trial=on_trial)
+                             outdir=outdir, on_progress=on_progress, on_trial=on_trial, download=spec.download)
     points = []
     for record in result.trials:
         req, outputs = runs[record.number]
@@ -377,7 +385,8 @@ def _resume(backend: Backend, prepared: list) -> tuple[list, dict[str, RunState]
     return [(point, chosen[i]) for i, (point, _) in enumerate(prepared)], kept
 
 
-def _collect(backend: Backend, prepared, states: dict[str, RunState], outdir: Path) -> list[PointResult]:
+def _collect(backend: Backend, prepared, states: dict[str, RunState], outdir: Path,
+             download: bool = True) -> list[PointResult]:
     from saber.runs._outputs import export_outputs
 
     results = []
@@ -386,7 +395,8 @@ def _collect(backend: Backend, prepared, states: dict[str, RunState], outdir: Pa
         outputs = None
         outcome = backend.outcome(req.run_id)
         if state == "success":
-            outputs = export_outputs(backend.outputs(req.run_id), outdir / f"point-{point.index:04d}")
+            outputs = export_outputs(backend.outputs(req.run_id), outdir / f"point-{point.index:04d}",
+                                     download=download)
         results.append(PointResult(index=point.index, params=point.params, run_id=req.run_id,
                                    state=state, outputs=outputs,
                                    error=None if state == "success" else outcome.error,
