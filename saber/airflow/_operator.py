@@ -241,7 +241,7 @@ class CwlStepOperator(_StepBase):
         # (the run's conf names the storage; workers need only credentials).
         storage = task_storage(own)
         if storage is not None:
-            job = stage_in(job, storage, root / ".work" / where / f"inputs-try{ti.try_number}")
+            job = stage_in(job, storage, root / ".work" / where / f"inputs-try{ti.try_number}", local_root=root)
         # A sweep point, study trial or resume whose step ran before with the same tool, image
         # and inputs reuses that run's outputs (saber run --no-cache turns it off).
         cache = StepCache(root / ".cache") if own.get("cache", True) else None

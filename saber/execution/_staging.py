@@ -27,11 +27,17 @@ def task_storage(own: dict):
     return storage_for(url)
 
 
-def stage_in(job: dict, storage, scratch: Path) -> dict:
+def stage_in(job: dict, storage, scratch: Path, local_root: Path | None = None) -> dict:
     """``job`` with every remote File and Directory fetched below ``scratch`` (each into a folder
     of its own, secondaryFiles beside their primary, as cwltool finds them) and its location
-    local."""
+    local.
+
+    A File this machine published itself (an earlier step on this worker: its outputs are still
+    in ``local_root``, under the key they were published at) is linked from there instead of
+    downloaded, if its sha1 is the checksum the output object carries (any other try's file
+    differs)."""
     counter = iter(range(1 << 30))
+    base = str(getattr(storage, "url", "") or "")
 
     def local(value: Any, folder: Path | None = None) -> Any:
         if isinstance(value, list):
@@ -41,7 +47,12 @@ def stage_in(job: dict, storage, scratch: Path) -> dict:
         if value.get("class") in ("File", "Directory") and _remote(value.get("location")):
             folder = folder or scratch / str(next(counter))
             name = value.get("basename") or _basename(value["location"])
-            path = storage.fetch(value["location"], folder / name)
+            mine = _published_here(value, base, local_root)
+            if mine is not None:
+                folder.mkdir(parents=True, exist_ok=True)
+                path = _link(mine, folder / name)
+            else:
+                path = storage.fetch(value["location"], folder / name)
             out = {k: v for k, v in value.items() if k not in ("path", "listing", "dirname")}
             out.update(location=path.as_uri(), basename=name)
             if value.get("secondaryFiles"):
@@ -79,6 +90,34 @@ def publish_outputs(outputs: dict, outdir: Path, storage, key: str) -> dict:
         return {k: remote(v) for k, v in value.items()}
 
     return remote(outputs)
+
+
+def _published_here(value: dict, base: str, local_root: Path | None) -> Path | None:
+    """The local copy of a File this machine published, when it is the same content."""
+    import hashlib
+
+    location, checksum = value["location"], str(value.get("checksum") or "")
+    if (local_root is None or value.get("class") != "File" or not checksum.startswith("sha1$")
+            or not base or not location.startswith(base.rstrip("/") + "/")):
+        return None
+    path = local_root / unquote(location[len(base.rstrip("/")) + 1:])
+    if not path.is_file():
+        return None
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return path if h.hexdigest() == checksum.removeprefix("sha1$") else None
+
+
+def _link(src: Path, dest: Path) -> Path:
+    try:
+        os.link(src, dest)
+    except OSError:
+        import shutil
+
+        shutil.copy2(src, dest)
+    return dest
 
 
 def _remote(location: Any) -> bool:
