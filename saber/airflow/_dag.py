@@ -70,7 +70,9 @@ def dag_from_plan(plan_path: str | Path, executor: Executor = "default") -> DAG:
             group = _group(groups, step["group"])
             local = step["id"]
             res = step["resources"]
-            kw = {"step": step, "plan": plan, "task_group": group, "pool_slots": res["pool_slots"],
+            # In the GPU pool a slot is a GPU (the pool has one per GPU of the workers); elsewhere a core.
+            slots = max(1, int(res["gpus"])) if res["pool"] == "saber_gpu" else res["pool_slots"]
+            kw = {"step": step, "plan": plan, "task_group": group, "pool_slots": slots,
                   "queue": res["queue"], "executor_config": executor_config(step, executor),
                   "doc_md": step.get("doc")}
             if res["pool"] != "default_pool":

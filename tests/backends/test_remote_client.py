@@ -584,3 +584,13 @@ def test_the_client_accepts_the_api_url_itself():
     client = AirflowClient("https://user:pw@airflow.test/base/api/v2/")
     assert client.url == client.shown == "https://airflow.test/base"  # no credentials from the URL
     client.close()
+
+
+def test_a_gpu_pool_too_small_for_a_step_is_refused(backend, fake, plan):
+    plan["steps"][1]["resources"].update(pool="saber_gpu", gpus=2)
+    fake.dag(plan["dag_id"], _digest(plan))
+    fake.pools["saber_gpu"] = {"name": "saber_gpu", "slots": 1}
+    backend.start()
+    with pytest.raises(SaberError, match=r"needs 2 GPU\(s\) but pool 'saber_gpu' on .* has 1 slot\(s\)") as caught:
+        backend.prepare(plan)
+    _one_sentence(str(caught.value))

@@ -70,7 +70,7 @@ def test_subworkflow_steps_in_a_task_group(plan_of: PlanOf, import_dag: ImportDa
 @pytest.mark.parametrize("task, pool, slots, queue", [
     pytest.param("plain", "default_pool", 1, "default", id="plain"),
     pytest.param("big", "default_pool", 3, "default", id="cores"),
-    pytest.param("gpu", "saber_gpu", 1, "gpu", id="cuda"),
+    pytest.param("gpu", "saber_gpu", 2, "gpu", id="cuda"),  # in the GPU pool a slot is a GPU
     pytest.param("mapform", "saber_gpu", 1, "gpu", id="saber-queue"),
 ])
 def test_pools_and_queues(plan_of: PlanOf, import_dag: ImportDag, task: str, pool: str, slots: int,

@@ -154,8 +154,10 @@ class _Drive:
         from saber.backends.embedded._workers import run_workload
 
         runner = self.runner
-        slots = min(max(ti.pool_slots or 1, 1), runner.workers)
-        gpus = min((ti.executor_config or {}).get("saber", {}).get("gpus", 0), runner.gpus)
+        res = (ti.executor_config or {}).get("saber", {})
+        # Cores from the plan: a GPU step's pool_slots count GPUs (its pool's slots are GPUs).
+        slots = min(max(int(res.get("pool_slots") or ti.pool_slots or 1), 1), runner.workers)
+        gpus = min(res.get("gpus", 0), runner.gpus)
         busy = sum(held for _, held, _ in self.pending.values())
         busy_gpus = sum(held for _, _, held in self.pending.values())
         if busy + slots > runner.workers or busy_gpus + gpus > runner.gpus:

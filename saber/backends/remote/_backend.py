@@ -94,12 +94,22 @@ class AirflowBackend:
             self.client.set_paused(plan["dag_id"], False)
 
     def _ensure_gpu_pool(self, plan: dict) -> None:
-        if not any(s["resources"]["pool"] == _GPU_POOL for s in plan["steps"]):
+        """The GPU steps' pool (a slot per GPU of the workers) exists and is large enough for
+        each of them: a task needing more slots than its pool has would wait forever."""
+        steps = [s for s in plan["steps"] if s["resources"]["pool"] == _GPU_POOL]
+        if not steps:
             return
-        if self.client.pool(_GPU_POOL) is None:
-            self.client.create_pool(_GPU_POOL, 1, "saber: one slot per GPU")
-            log.warning("Airflow at %s had no pool %r for GPU steps: created it with 1 slot; give it one slot "
-                        "per GPU of the workers", self.client.shown, _GPU_POOL)
+        biggest = max(steps, key=lambda s: s["resources"]["gpus"])
+        need = max(1, int(biggest["resources"]["gpus"]))
+        pool = self.client.pool(_GPU_POOL)
+        if pool is None:
+            self.client.create_pool(_GPU_POOL, need, "saber: one slot per GPU")
+            log.warning("Airflow at %s had no pool %r for GPU steps: created it with %d slot(s); give it one "
+                        "slot per GPU of the workers", self.client.shown, _GPU_POOL, need)
+        elif int(pool.get("slots", 0)) != -1 and int(pool.get("slots", 0)) < need:
+            raise SaberError(f"step '{biggest['task_id']}' needs {need} GPU(s) but pool {_GPU_POOL!r} on "
+                             f"{self.client.shown} has {pool.get('slots')} slot(s), one per GPU of the workers: "
+                             f"the step would wait forever (give the pool more slots if the workers have the GPUs)")
 
     def store_secrets(self, values: Mapping[str, str]) -> None:
         for key, value in values.items():
