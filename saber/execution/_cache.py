@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from saber.execution._paths import path_of
+
 __all__ = ["CacheEntry", "CacheKey", "StepCache", "cache_key", "cacheable"]
 
 _VERSION = 1  # bump when the key's recipe changes: old entries then simply miss
@@ -222,18 +224,6 @@ def _content(value: Any) -> Any:
         return {"class": "Directory", "basename": value.get("basename") or (path.name if path else None),
                 "listing": listing}
     return {k: _content(v) for k, v in sorted(value.items())}
-
-
-def path_of(value: dict) -> Path | None:
-    """The local path of a File or Directory object, if it has one."""
-    if value.get("path"):
-        return Path(value["path"])
-    location = value.get("location") or ""
-    if location.startswith("file://"):
-        return Path(unquote(urlparse(location).path))
-    if location and "://" not in location:
-        return Path(location)
-    return None
 
 
 def _file_checksum(path: Path) -> str:

@@ -320,7 +320,7 @@ def _unshare_files(value: Any) -> None:
     """Give each file under the job's Files and Directories an inode of its own: a tool that
     updates its inputs in place must not change a step-cache entry or an --outdir that shares
     the file through a hard link."""
-    from saber.execution._cache import path_of
+    from saber.execution._paths import path_of
 
     if isinstance(value, list):
         for v in value:
