@@ -12,6 +12,9 @@ command -v dockerd >/dev/null || need_pkgs+=(docker.io)
 command -v debootstrap >/dev/null || need_pkgs+=(debootstrap)
 # PostgreSQL server binaries: the results-store tests start a throw-away cluster with them.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_pkgs+=(postgresql)
+# Redis, the broker of a CeleryExecutor deployment (scripts/airflow-deployment.sh EXECUTOR=celery,
+# tests/celery_deployment.py): only the binary is used, each deployment starts its own server.
+command -v redis-server >/dev/null || need_pkgs+=(redis-server)
 if ((${#need_pkgs[@]})); then
   log "installing Debian packages: ${need_pkgs[*]}"
   apt-get update -qq
