@@ -34,13 +34,14 @@ class Celery:
 
 
 @pytest.fixture(scope="module")
-def celery(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterator[Celery]:
+def celery(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, s3_server) -> Iterator[Celery]:
     root = tmp_path_factory.mktemp("celery-deployment")
     gpus = fake_gpus(root / "gpu-machine", 2)
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])  # as the deployment's
     storage = {name: root / name / "storage" for name in ("cpu", "gpu")}
     workers = [CeleryWorker(name, queues=(queue,), concurrency=2,
                             env={"SABER_STORAGE": str(storage[name]), "SABER_HOME": str(root / name / "home"),
+                                 **s3_server.env,  # credentials and endpoint only: the bucket is in each run's conf
                                  **(gpus.env(path) if name == "gpu" else {})})
                for name, queue in (("cpu", "default"), ("gpu", "gpu"))]
     with airflow_deployment(root, postgres_url, parallelism=4, workers=workers) as dep:
@@ -49,13 +50,14 @@ def celery(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Itera
         yield Celery(dep, gpus, storage)
 
 
-def _run(celery: Celery, tmp_path: Path, job: str) -> tuple[dict, list[dict]]:
+def _run(celery: Celery, tmp_path: Path, job: str, workflow: Path = WORKFLOW, *extra: str,
+         env: dict | None = None) -> tuple[dict, list[dict]]:
     """`saber run` of the workflow with ``job``: its point and the task instances of its DAG run."""
     dep = celery.dep
-    result = run_saber("run", str(WORKFLOW), "--job", str(yaml_writer(tmp_path, "job.yml")(job)), "--no-cache",
-                       "--outdir", str(tmp_path / "out"), "--dags-folder", str(dep.dags),
+    result = run_saber("run", str(workflow), "--job", str(yaml_writer(tmp_path, "job.yml")(job)), "--no-cache",
+                       "--outdir", str(tmp_path / "out"), "--dags-folder", str(dep.dags), *extra,
                        env={"SABER_AIRFLOW_USERNAME": dep.username, "SABER_AIRFLOW_PASSWORD": dep.password,
-                            "SABER_AIRFLOW_URL": dep.url})
+                            "SABER_AIRFLOW_URL": dep.url, **(env or {})})
     assert result.returncode == 0, f"{result.stderr[-3000:]}\n{dep.logs()}"
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     [point] = summary["points"]
@@ -88,6 +90,24 @@ def test_each_step_runs_on_the_worker_of_its_queue(celery: Celery, tmp_path: Pat
         log = api.get(f"/dags/{gpu_ti['dag_id']}/dagRuns/{gpu_ti['dag_run_id']}/taskInstances/gpu/logs/1",
                       params={"map_index": gpu_ti["map_index"]}, headers={"Accept": "application/json"})
     assert log.status_code == 200 and "[job gpu_echo.cwl] completed success" in log.text, log.text[-2000:]
+
+
+@pytest.mark.s3
+def test_files_pass_between_workers_through_s3(celery: Celery, s3_server, tmp_path: Path) -> None:
+    """A file made on the cpu worker is read on the gpu worker and its result back on the cpu
+    worker: the workers share no folder, only the run's S3 storage (named in the run's conf)."""
+    bucket = s3_server.new_bucket()
+    (tmp_path / "notes.txt").write_text("made on the client")
+    point, tis = _run(celery, tmp_path, f"notes: {{class: File, path: {tmp_path / 'notes.txt'}}}\n",
+                      DATA / "cwl" / "cpu_gpu_files_wf.cwl", "--storage", f"s3://{bucket}/celery",
+                      env=s3_server.env)
+    assert point["state"] == "success", point
+    assert (tmp_path / "out" / "point-0000" / "c.txt").read_text() == "MADE ON THE CLIENT via gpu and back"
+    assert _where(tis, "start") == _where(tis, "finish") == {("cpu", "default", "default_pool")}, tis
+    assert _where(tis, "middle") == {("gpu", "gpu", "saber_gpu")}, tis
+    # each worker's folder holds only its own steps' scratch; the outputs went to S3
+    for name, steps in (("cpu", {"start", "finish"}), ("gpu", {"middle"})):
+        assert {s.name for s in celery.storage[name].glob(f"*/{point['dag_run_id']}/*")} == steps
 
 
 def test_gpu_tasks_run_two_at_a_time_never_sharing_a_device(celery: Celery, tmp_path: Path) -> None:
