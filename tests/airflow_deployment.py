@@ -40,14 +40,14 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 from celery_deployment import CeleryWorker, celery_settings, redis_server, wait_ready
 from pg_server import create_database, drop_database
 
-__all__ = ["CeleryWorker", "Deployment", "airflow_deployment"]
+__all__ = ["CeleryWorker", "Deployment", "airflow_deployment", "another_worker", "kill_worker"]
 
 PROCESSES = ("api-server", "scheduler", "dag-processor")
 START_TIMEOUT = 120.0
@@ -65,6 +65,7 @@ class Deployment:
     database_url: str
     log_dir: Path  # one PROCESS.log per process (stdout and stderr)
     workers: tuple[CeleryWorker, ...] = ()  # a CeleryExecutor deployment's workers (none: LocalExecutor)
+    sessions: dict[str, int] = field(default_factory=dict)  # each worker's name: its process session
 
     def token(self) -> str:
         """A fresh JWT for ``Authorization: Bearer …`` (valid 24 h)."""
@@ -130,9 +131,38 @@ def airflow_deployment(root: Path, postgres_url: str, *, parallelism: int = 2,
             log = log_dir / f"worker-{worker.name}.log"
             processes.append(_start(worker.environment(env), root, log, *worker.args()))
             started.append((worker, processes[-1], log))
+            deployment.sessions[worker.name] = processes[-1].pid
         _wait_healthy(deployment, processes[:len(PROCESSES)])
         wait_ready(started)
         yield deployment
+
+
+@contextmanager
+def another_worker(deployment: Deployment, worker: CeleryWorker) -> Iterator[subprocess.Popen]:
+    """One more Celery worker for a running CeleryExecutor ``deployment``, yielded once ready
+    and stopped on exit (whatever is left of it, if a test killed it)."""
+    log = deployment.log_dir / f"worker-{worker.name}.log"
+    process = _start(worker.environment(deployment.env), deployment.home.parent, log, *worker.args())
+    deployment.sessions[worker.name] = process.pid
+    try:
+        wait_ready([(worker, process, log)])
+        yield process
+    finally:
+        _stop([process])
+
+
+def kill_worker(deployment: Deployment, name: str) -> list[int]:
+    """SIGKILL to every process of worker ``name``, as if its machine were gone: the Celery
+    worker, its pool, the task supervisors and task processes, their `docker run` clients (all
+    in the session it was started in; their /proc environ cannot tell, setproctitle overwrites
+    it). The containers live on in the Docker engine. Returns the pids killed."""
+    pids = _session_members(deployment.sessions[name])
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return pids
 
 
 def _environment(root: Path, url: str, database_url: str, parallelism: int,

@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
-from airflow.sdk import DAG, Param, TaskGroup
+from airflow.sdk import DAG, ExceptionRetryPolicy, Param, RetryAction, TaskGroup
 
 from saber.airflow._executors import Executor, check_executor, executor_config, task_executor
 from saber.airflow._operator import CwlStepOperator, GroupScatterOperator, ScatterOperator
 from saber.plan import PLAN_TAG, SCATTER_SUFFIX, plan_digest, plan_upstreams
 
 __all__ = ["dag_from_plan", "write_dag_file", "json_schema"]
+
+# A task whose process vanished (its Celery worker killed, its machine gone) is found by the
+# scheduler's heartbeat check and tried again, on any worker of its queue. Everything the task
+# itself raises fails it at once: the operator has already retried what deserves it
+# (saber.execution._retry), so Airflow must not run a failed tool a second time.
+LOST_TASK_RETRIES = 1
+LOST_TASK_RETRY_DELAY = timedelta(seconds=5)
+
+
+def _task_defaults() -> dict:
+    return {"retries": LOST_TASK_RETRIES, "retry_delay": LOST_TASK_RETRY_DELAY,
+            "retry_policy": ExceptionRetryPolicy(rules=[], default=RetryAction.FAIL),
+            "trigger_rule": "none_failed"}
+
 
 _SCALARS = {"int": "integer", "long": "integer", "float": "number", "double": "number",
             "string": "string", "boolean": "boolean", "File": "object", "Directory": "object",
@@ -56,7 +71,7 @@ def dag_from_plan(plan_path: str | Path, executor: Executor = "default") -> DAG:
         doc_md=f"CWL workflow `{plan['source']}`, compiled by saber.\n\n{plan.get('doc') or ''}",
         params={i["id"]: _param(i) for i in plan["inputs"]},
         tags=["saber", "cwl", *([PLAN_TAG + plan["digest"]] if plan.get("digest") else [])],
-        default_args={"retries": 0, "trigger_rule": "none_failed"},
+        default_args=_task_defaults(),
         render_template_as_native_obj=True,
     ) as dag:
         groups: dict[str, TaskGroup] = {}

@@ -114,7 +114,10 @@ def test_dag_settings(plan_of: PlanOf, import_dag: ImportDag) -> None:
     # the plan's digest tells a client which plan a deployment has parsed
     assert set(dag.tags) == {"saber", "cwl", f"saber-plan:{plan['digest']}"}
     assert all(t.trigger_rule == "none_failed" for t in dag.tasks)
-    assert {t.retries for t in dag.tasks} == {0}
+    # a task whose worker vanished is tried once more (the scheduler's heartbeat check); whatever
+    # a task raises fails it at once (the operator retries what deserves it itself)
+    assert {t.retries for t in dag.tasks} == {1}
+    assert {t.retry_policy.evaluate(RuntimeError("tool failed"), 1, 1).action.value for t in dag.tasks} == {"fail"}
 
 
 @pytest.mark.parametrize("cwl_type, schema", [
