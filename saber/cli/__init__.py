@@ -37,9 +37,21 @@ def arg_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, *, exiting: bool | None = None) -> int:
-    args = arg_parser().parse_args(argv)
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null: Python flushes it once more at exit."""
+    import os
+
     try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def main(argv: Sequence[str] | None = None, *, exiting: bool | None = None) -> int:
+    try:
+        args = arg_parser().parse_args(argv)  # --help writes to stdout too
         return int(args.func(args) or 0)
     except SaberError as e:
         from rich.console import Console
@@ -49,6 +61,11 @@ def main(argv: Sequence[str] | None = None, *, exiting: bool | None = None) -> i
     except KeyboardInterrupt as e:
         print(f"saber: interrupted{f' ({e})' if str(e) else ''}", file=sys.stderr)
         return getattr(e, "exit_code", 130)
+    except BrokenPipeError:
+        # `saber results --format csv | head -1`: the reader has all it wants. Exit 1 without a
+        # traceback (nor another at exit's flush), as rich does for what it prints itself.
+        _drop_stdout()
+        return 1
     finally:
         if argv is None or exiting:
             # The program is about to exit: Airflow and cwltool leave millions of objects whose
