@@ -8,8 +8,6 @@ import os
 import signal
 from pathlib import Path
 
-from rich.console import Console
-from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
@@ -129,7 +127,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--retries must be 0 or more, got {args.retries}", field="--retries")
     if args.retry_delay is not None and args.retry_delay < 0:
         raise InputError(f"--retry-delay must be 0 or more seconds, got {args.retry_delay:g}", field="--retry-delay")
-    console = Console(stderr=True, highlight=False)
+    from saber.cli._progress import console_for, live_progress
+
+    # The result (its table, where the outputs are) on stdout, for `saber run ... > result.txt`;
+    # progress and messages on stderr.
+    err, out = console_for(stderr=True), console_for()
     spec = RunSpec(workflow=args.workflow, sweep=args.sweep, job=args.job, outdir=args.outdir,
                    sweep_id=args.sweep_id, workers=args.workers, cache=args.cache,
                    retries=args.retries, retry_delay=args.retry_delay,
@@ -138,15 +140,15 @@ def run(args: argparse.Namespace) -> int:
     where = args.airflow or str(getattr(backend, "home", None) and backend.home.dags)
     _stop_on_signals()
     studies = []  # the study, once run_sweep has set it up
-    with Live(Table(), console=console, refresh_per_second=4, transient=False) as live:
+    with live_progress(err) as progress:
         def ready(plan: dict, count: int | None, study) -> None:
             studies.append(study)
             goal = f"{study.direction} {', '.join(study.objectives)}" if study else ""
             what = f"{count} point(s)" if study is None else (
                 f"study [bold]{study.name}[/] ({study.method}, {goal}"
                 f"{f', {count} trials' if count else ''}{f', max {study.max_time:g} s' if study.max_time else ''})")
-            console.print(f"[bold]{plan['name']}[/]: {len(plan['steps'])} steps, {what}; "
-                          f"DAG [cyan]{plan['dag_id']}[/] on {where}")
+            err.print(f"[bold]{plan['name']}[/]: {len(plan['steps'])} steps, {what}; "
+                      f"DAG [cyan]{plan['dag_id']}[/] on {where}")
 
         def trial(record) -> None:
             if record.state != "COMPLETE":
@@ -155,38 +157,16 @@ def run(args: argparse.Namespace) -> int:
                 shown = escape(scores_text(record.value, studies[-1]))
             else:
                 shown = f"score [bold]{record.value:.6g}[/]"
-            live.console.print(f"trial {record.number}: {_short(record.params, 60)}  {shown}")
+            err.print(f"trial {record.number}: {_short(record.params, 60)}  {shown}")
 
-        summary = run_sweep(spec, backend=backend, on_ready=ready, on_trial=trial,
-                            on_progress=lambda runs: live.update(_progress_table(runs)))
-    console.print(_result_table(summary))
+        summary = run_sweep(spec, backend=backend, on_ready=ready, on_trial=trial, on_progress=progress.update)
+    out.print(_result_table(summary))
     if summary.study:
-        console.print(f"best trial of study [bold]{summary.sweep_id}[/]: {_best(summary.study)}"
-                      f"   (saber results {summary.sweep_id})")
-    console.print(f"outputs and summary.json: {summary.outdir}   ({summary.seconds:.1f} s)")
-    console.print(f"see the runs in the Airflow UI: [bold]{args.airflow or 'saber ui'}[/]")
+        out.print(f"best trial of study [bold]{summary.sweep_id}[/]: {_best(summary.study)}"
+                  f"   (saber results {summary.sweep_id})")
+    out.print(f"outputs and summary.json: {summary.outdir}   ({summary.seconds:.1f} s)")
+    err.print(f"see the runs in the Airflow UI: [bold]{args.airflow or 'saber ui'}[/]")
     return 0 if summary.ok else 1
-
-
-def _progress_table(runs) -> Table:
-    points: dict[str, int] = {}
-    steps: dict[str, int] = {}
-    cached = 0
-    for r in runs:
-        points[r.state] = points.get(r.state, 0) + r.runs
-        cached += r.cached
-        for state, n in r.tasks.items():
-            steps[state] = steps.get(state, 0) + n
-    table = Table(title="progress", show_header=True)
-    for col in ("", "done", "cached", "running", "queued", "failed", "skipped"):
-        table.add_column(col)
-    table.add_row("points", str(points.get("success", 0)), "", str(points.get("running", 0)),
-                  str(points.get("queued", 0)), str(points.get("failed", 0)), "")
-    # "cached" counts the done steps whose outputs came from the step cache (no container).
-    table.add_row("steps", str(steps.get("success", 0)), str(cached), str(steps.get("running", 0)),
-                  str(steps.get("queued", 0) + steps.get("scheduled", 0)),
-                  str(steps.get("failed", 0) + steps.get("upstream_failed", 0)), str(steps.get("skipped", 0)))
-    return table
 
 
 _TABLE_ROWS = 200  # a sweep of a million points is summarised, not printed

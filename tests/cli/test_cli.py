@@ -185,12 +185,12 @@ def test_progress_counts_steps_from_the_cache():
     from rich.console import Console
 
     from saber.backends._base import RunProgress
-    from saber.cli._run import _progress_table
+    from saber.cli._progress import progress_table
 
     runs = [RunProgress(run_id="a", state="success", tasks={"success": 3}, cached=2),
             RunProgress(run_id="b", state="running", tasks={"success": 1, "running": 1}, cached=1)]
     console = Console(width=100, record=True)
-    console.print(_progress_table(runs))
+    console.print(progress_table(runs))
     lines = [[c for c in line.split() if c not in "│┃"] for line in console.export_text().splitlines()]
     header = next(cells for cells in lines if "done" in cells)
     steps = next(cells for cells in lines if cells[:1] == ["steps"])

@@ -59,6 +59,13 @@ def test_sample_sweep(saber_home, tmp_path):
     states = _task_states(summary["dag_id"], run_id)
     assert states[("threshold", 2)] == "success" and states[("label", 0)] == "success"
     assert "F1:" in _log(summary["dag_id"], run_id, "evaluate")
+    # piped: the result on stdout, progress on stderr; no colour, no line folded at 80 columns
+    assert f"outputs and summary.json: {out}" in result.stdout and "progress" not in result.stdout
+    assert "progress: points 4 done, 0 running" in result.stderr and "outputs and" not in result.stderr
+    assert "blob_count: 4 steps, study " in result.stderr
+    assert "\x1b[" not in result.stdout + result.stderr
+    [row] = [line for line in result.stdout.splitlines() if '{"noise": 0.6, "n_blobs": 16}' in line]
+    assert "success" in row and '"best_f1": ' in row and len(row) > 80, result.stdout
 
 
 def test_scatter_valuefrom_single_point(saber_home, tmp_path):
