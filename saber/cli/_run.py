@@ -143,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
     with live_progress(err) as progress:
         def ready(plan: dict, count: int | None, study) -> None:
             studies.append(study)
+            progress.headway.ready(count, study)
             goal = f"{study.direction} {', '.join(study.objectives)}" if study else ""
             what = f"{count} point(s)" if study is None else (
                 f"study [bold]{study.name}[/] ({study.method}, {goal}"
@@ -151,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
                       f"DAG [cyan]{plan['dag_id']}[/] on {where}")
 
         def trial(record) -> None:
+            progress.headway.trial(record)
             if record.state != "COMPLETE":
                 shown = f"[red]failed[/]: {escape(str(record.error))}"
             elif isinstance(record.value, list):  # several objectives: each step's score

@@ -60,8 +60,10 @@ def test_sample_sweep(saber_home, tmp_path):
     assert states[("threshold", 2)] == "success" and states[("label", 0)] == "success"
     assert "F1:" in _log(summary["dag_id"], run_id, "evaluate")
     # piped: the result on stdout, progress on stderr; no colour, no line folded at 80 columns
-    assert f"outputs and summary.json: {out}" in result.stdout and "progress" not in result.stdout
-    assert "progress: points 4 done, 0 running" in result.stderr and "outputs and" not in result.stderr
+    assert f"outputs and summary.json: {out}" in result.stdout and "spent" not in result.stdout
+    last = [line for line in result.stderr.splitlines() if line.startswith("trials ")][-1]
+    assert re.fullmatch(r"trials 4 of 4 \(100%\), best [0-9.e-]+ \(#\d\), \d+s spent; runs 4 done, 0 running, .*", last), last
+    assert "outputs and" not in result.stderr
     assert "blob_count: 4 steps, study " in result.stderr
     assert "\x1b[" not in result.stdout + result.stderr
     [row] = [line for line in result.stdout.splitlines() if '{"noise": 0.6, "n_blobs": 16}' in line]
