@@ -21,7 +21,8 @@ EXAMPLES = """examples:
   saber results blob-tuning
   saber results blob-tuning --format csv > trials.csv
   saber results blob-tuning --plots plots/
---plots writes history, slice and importance plots as .html (offline) and .png."""
+--plots writes history, slice and importance plots of the varied parameters as .png and .html
+(offline: the pages share the plotly.min.js written beside them)."""
 
 
 def add_parser(sub) -> None:

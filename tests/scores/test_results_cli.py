@@ -131,32 +131,42 @@ def test_plots(store: ResultsStore, results, tmp_path: Path) -> None:
     for name in ("history", "slice", "importance"):
         html, png = folder / f"{name}.html", folder / f"{name}.png"
         assert png.read_bytes().startswith(b"\x89PNG")
-        # Offline: plotly.js is inside the page, not fetched from a CDN.
-        assert html.stat().st_size > 1_000_000 and "cdn.plot.ly" not in html.read_text()[:5000]
+        # Offline: the pages share the plotly.js beside them instead of each embedding it or
+        # fetching it from a CDN.
+        text = html.read_text()
+        assert html.stat().st_size < 100_000 and 'src="plotly.min.js"' in text and "cdn.plot.ly" not in text
+    assert (folder / "plotly.min.js").stat().st_size > 1_000_000
+
+
+_FIXED = "slice and importance plots skipped: no parameter varies across the complete trials (one value: x)"
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-@pytest.mark.parametrize(("complete", "notes", "written"), [
-    pytest.param(0, ["no plots: study 'one' has no complete trial yet"], [], id="empty"),
-    pytest.param(1, ["importance plot skipped: it needs at least 2 complete trials"],
-                 ["history", "slice"], id="one-trial"),
-    pytest.param(3, ["importance plot skipped: no parameter varies across the complete trials"],
-                 ["history", "slice"], id="constant-parameter"),
+@pytest.mark.parametrize(("params", "notes", "written"), [
+    pytest.param([], ["no plots: study 'one' has no complete trial yet"], [], id="empty"),
+    pytest.param([{"x": 0.5}], [_FIXED], ["history"], id="one-trial"),
+    pytest.param([{"x": 0.5}] * 3, [_FIXED], ["history"], id="constant-parameter"),
+    pytest.param([{}] * 2, ["slice and importance plots skipped: the trials have no parameters"],
+                 ["history"], id="no-parameters"),
+    pytest.param([{"x": 0.5, "y": 0.1}, {"x": 0.5, "y": 0.2}],
+                 ["fixed inputs not drawn (one value in all complete trials): x"],
+                 ["history", "slice", "importance"], id="fixed-input"),
 ])
-def test_plots_skipped_with_a_note(store: ResultsStore, results, tmp_path: Path, complete: int,
+def test_plots_skipped_with_a_note(store: ResultsStore, results, tmp_path: Path, params: list[dict[str, float]],
                                    notes: list[str], written: list[str]) -> None:
     import optuna
     from optuna.distributions import FloatDistribution
 
     study = optuna.load_study(study_name=write_study(store, "one", trials=False), storage=store.storage)
-    for n in range(complete):
-        study.add_trial(optuna.trial.create_trial(params={"x": 0.5}, distributions={"x": FloatDistribution(0, 1)},
-                                                  value=float(n)))
+    for n, point in enumerate(params):
+        study.add_trial(optuna.trial.create_trial(
+            params=point, distributions={p: FloatDistribution(0, 1) for p in point}, value=float(n)))
     code, _, err = results("one", "--plots", str(tmp_path / "plots"))
     assert code == 0
     assert [line.removeprefix("note: ") for line in err.splitlines() if line.startswith("note: ")] == notes
+    # The pages' shared plotly.js comes with the first page.
     assert sorted(p.name for p in (tmp_path / "plots").glob("*")) == sorted(
-        f"{name}.{ext}" for name in written for ext in ("html", "png"))
+        [f"{name}.{ext}" for name in written for ext in ("html", "png")] + (["plotly.min.js"] if written else []))
 
 
 def write_two_objective_study(store: ResultsStore, name: str = "two") -> str:
