@@ -109,3 +109,48 @@ def saber_sleeping(*args: str, env: dict | None = None, timeout: float = 180) ->
         assert proc.poll() is None and time.monotonic() < deadline, "the container never started"
         time.sleep(0.5)
     return proc
+
+
+def tiny_registry(root: Path, group: str, word: str = "said") -> str:
+    """A tool registry under ``root`` with one tool, GROUP/say, whose image (saber/GROUP:0.1.0,
+    returned, not built) needs nothing but python3: it builds offline on BASE_IMAGE. The script
+    prints '<word> <input>'; its expectations ask for 'said hello'."""
+    import textwrap
+
+    tools, image = root / "cwl_tools" / group, root / "dockerfiles" / group
+    tools.mkdir(parents=True)
+    image.mkdir(parents=True)
+    (tools / "say.cwl").write_text(textwrap.dedent(f"""\
+        cwlVersion: v1.2
+        class: CommandLineTool
+        doc: Prints a word and writes it to said.txt (a test's tool).
+        requirements:
+          DockerRequirement: {{dockerPull: "saber/{group}:0.1.0"}}
+        baseCommand: [python3, /opt/{group}/say.py]
+        inputs:
+          word: {{type: string, doc: What to say., inputBinding: {{position: 1}}}}
+        outputs:
+          said: {{type: File, doc: What was said., outputBinding: {{glob: said.txt}}}}
+        """))
+    (tools / "say.job.yml").write_text("word: hello\n")
+    (tools / "say.expect.yml").write_text("outputs:\n  said: {class: File, basename: said.txt}\n"
+                                          "stdout_contains: ['said hello']\n")
+    (image / "Dockerfile").write_text(f"ARG BASE_IMAGE=python:3.12-slim\nFROM ${{BASE_IMAGE}}\n"
+                                      f"COPY say.py /opt/{group}/say.py\n")
+    (image / "VERSION").write_text("0.1.0\n")
+    say_script(root, group, word)
+    return f"saber/{group}:0.1.0"
+
+
+def say_script(root: Path, group: str, word: str) -> None:
+    """(Re)write GROUP/say's script to print '<word> <input>'."""
+    (root / "dockerfiles" / group / "say.py").write_text(
+        "import pathlib, sys\n"
+        f"text = '{word} ' + sys.argv[1]\n"
+        "pathlib.Path('said.txt').write_text(text)\n"
+        "print(text)\n")
+
+
+def local_base_env() -> dict[str, str]:
+    """BASE_IMAGE for image builds that must not reach a registry: the local Debian stand-in."""
+    return {"BASE_IMAGE": os.environ.get("BASE_IMAGE") or "saber/debian-python:bookworm"}

@@ -19,20 +19,21 @@ _EPILOG = """examples:
   saber dag workflows/blob_count.cwl -o ~/airflow/dags
   saber ui
   saber cwl-runner tool.cwl job.yml
+  saber doctor                      # Docker, tool images, home, databases, disk, versions
 
 State (Airflow's SQLite database, DAG files, step outputs) lives under $SABER_HOME (~/.saber).
 """
 
 
 def arg_parser() -> argparse.ArgumentParser:
-    from saber.cli import _bossdb, _cancel, _cwl_runner, _dag, _gc, _results, _run, _status, _tools, _ui
+    from saber.cli import _bossdb, _cancel, _cwl_runner, _dag, _doctor, _gc, _results, _run, _status, _tools, _ui
 
     parser = argparse.ArgumentParser(
         prog="saber", description="Run CWL workflows and parameter sweeps as Airflow 3 DAGs, steps in Docker.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"saber {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (_run, _status, _cancel, _gc, _dag, _results, _ui, _cwl_runner, _bossdb, _tools):
+    for module in (_run, _status, _cancel, _gc, _dag, _results, _ui, _cwl_runner, _bossdb, _tools, _doctor):
         module.add_parser(sub)
     return parser
 

@@ -12,13 +12,19 @@ from rich.markup import escape
 from rich.table import Table
 
 HELP = """The tool registry: every cwl_tools/<group>/<tool>.cwl with its image built from
-dockerfiles/<group>/, a sample job (<tool>.job.yml) and expectations (<tool>.expect.yml)."""
+dockerfiles/<group>/, a sample job (<tool>.job.yml) and expectations (<tool>.expect.yml).
+
+Each image carries the sha256 of its build context (dockerfiles/<group>/) as the label
+saber.context-sha256: `build` rebuilds an image that is missing or whose context changed since
+it was built (`build --force`: always), and `test` refuses a stale image (or one built by hand,
+without the label) until it is rebuilt."""
 
 EXAMPLES = """examples:
   saber tools list
   saber tools show neuro/detect_cells
   saber tools validate                      # every tool: schema + lint, each problem with file:line
   saber tools build --all && saber tools test --all
+  saber tools build mylab --force           # rebuild even an image that is current
   saber tools new mylab/denoise             # then: saber tools build mylab && saber tools test mylab/denoise
 See CONTRIBUTING.md for adding a tool, start to merged."""
 
@@ -34,12 +40,21 @@ def add_parser(sub) -> None:
     show.add_argument("name", help="GROUP/TOOL (or TOOL when unambiguous)")
     val = tsub.add_parser("validate", help="schema and lint; exit 2 listing every problem")
     val.add_argument("paths", nargs="*", type=Path, help="tool .cwl files (default: every tool)")
-    for action, what in (("build", "build the images"), ("test", "run sample jobs and check expectations")):
-        q = tsub.add_parser(action, help=what)
+    for action, what, more in (
+            ("build", "build the images that are missing or stale (--force: every one named)",
+             "Build saber/<group>:<VERSION> from dockerfiles/<group>/ when the image is missing or its "
+             "label saber.context-sha256 differs from the hash of the folder now (a file changed, was "
+             "added or removed); an image whose label matches is left as it is, unless --force."),
+            ("test", "run sample jobs and check expectations (refuses stale images)",
+             "Run each tool's sample job in its image and check the expectations; an image that is "
+             "missing or stale (built from an older dockerfiles/<group>/, or by hand) is refused "
+             "before anything runs: `saber tools build <group>` first.")):
+        q = tsub.add_parser(action, help=what, description=more)
         q.add_argument("names", nargs="*", help="GROUP for build, GROUP/TOOL for test")
         q.add_argument("--all", action="store_true", help="every image / every tool")
         if action == "build":
-            q.add_argument("--force", action="store_true", help="rebuild even if the tag exists")
+            q.add_argument("--force", action="store_true",
+                           help="rebuild even an image that is current (its context unchanged)")
     new = tsub.add_parser("new", help="scaffold a tool that passes validate and test as it is")
     new.add_argument("name", help="GROUP/TOOL")
     p.set_defaults(func=run)
@@ -99,10 +114,10 @@ def _validate(registry, args) -> int:
 
 def _build(registry, args) -> int:
     from saber.errors import InputError
-    from saber.registry._images import build_image
+    from saber.registry._images import build_image, image_dirs
 
     if args.all:
-        folders = sorted(p for p in registry.images_dir.iterdir() if (p / "Dockerfile").is_file())
+        folders = image_dirs(registry.images_dir)
     elif args.names:
         folders = [registry.images_dir / n for n in args.names]
         for f in folders:
@@ -112,8 +127,8 @@ def _build(registry, args) -> int:
         raise InputError("give image names (dockerfiles/<name>) or --all")
     err = Console(stderr=True, highlight=False)
     for folder in folders:
-        tag, built = build_image(folder, force=args.force)
-        err.print(f"{tag}: {'built' if built else 'present'}")
+        tag, outcome = build_image(folder, force=args.force)
+        err.print(f"{tag}: {outcome}")
     return 0
 
 
@@ -127,6 +142,7 @@ def _test(registry, args) -> int:
         tools = [registry.get(n) for n in args.names]
     else:
         raise InputError("give tool names (GROUP/TOOL) or --all")
+    _require_current_images(registry, tools)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     failed = 0
     with tempfile.TemporaryDirectory(prefix="saber-tools-test-") as tmp:
@@ -141,6 +157,17 @@ def _test(registry, args) -> int:
     return 1 if failed else 0
 
 
+def _require_current_images(registry, tools) -> None:
+    """Before any sample runs: a test in an image older than its scripts would pass or fail for
+    the old code. Only the registry's own images (a tag its VERSION names) are judged here."""
+    from saber.registry._images import image_tag, require_current
+
+    for image in sorted({t.image for t in tools if t.image}):
+        folder = registry.image_dir(image)
+        if folder is not None and (folder / "VERSION").is_file() and image_tag(folder) == image:
+            require_current(folder, image)
+
+
 def _new(registry, args) -> int:
     from saber.registry._scaffold import scaffold
 
@@ -149,5 +176,5 @@ def _new(registry, args) -> int:
     for f in files:
         err.print(f"wrote {f}")
     group = args.name.split("/")[0]
-    err.print(f"next: saber tools validate && saber tools build {group} --force && saber tools test {args.name}")
+    err.print(f"next: saber tools validate && saber tools build {group} && saber tools test {args.name}")
     return 0

@@ -118,6 +118,8 @@ def scaffold(root: Path, name: str) -> list[Path]:
     if not image.is_dir():
         files[image / "Dockerfile"] = _DOCKERFILE.format(group=group)
         files[image / "requirements.txt"] = "numpy>=1.26\n"
+        # Not sent to Docker, so a cache an import leaves here does not make the image stale.
+        files[image / ".dockerignore"] = "__pycache__/\n*.pyc\n"
         files[version_file] = version + "\n"
     written = []
     for path, text in files.items():

@@ -28,3 +28,18 @@ def test_an_untested_version_is_refused_by_name(monkeypatch: pytest.MonkeyPatch,
         _compat.check_versions()
     monkeypatch.setenv("SABER_ALLOW_UNTESTED", "1")
     _compat.check_versions()
+
+
+def test_log_messages_go_to_stderr_not_to_the_results_on_stdout(tmp_path) -> None:
+    """Airflow's logging configuration writes to stdout; saber's stdout carries results."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import logging; from saber.backends.embedded import _compat; "
+            "logging.getLogger('saber.backends.embedded._docker').warning('a warning'); print('the result')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "SABER_HOME": str(tmp_path / "home"),
+                               "AIRFLOW_HOME": str(tmp_path / "airflow")})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "the result\n" and "a warning" in done.stderr

@@ -10,6 +10,7 @@ import pytest
 
 from saber.backends.embedded._docker import check_images, step_images
 from saber.errors import InputError
+from saber.registry._context import context_hash
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "cwl_tools" / "blobs" / "threshold.cwl"
@@ -22,21 +23,25 @@ def plan(image: str, tool: Path = TOOL, **req) -> dict:
 
 @pytest.fixture
 def engine(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    """A fake `docker`: only saber/blobs:0.1.0 is here, and no pull succeeds."""
+    """A fake `docker`: only saber/blobs:0.1.0 is here, built from dockerfiles/blobs/ as it is
+    (its context label), and no pull succeeds."""
     calls: list[list[str]] = []
+    label = context_hash(ROOT / "dockerfiles" / "blobs")
 
     def run(argv, **kwargs):
         calls.append(argv)
-        ok = argv[:3] == ["docker", "image", "inspect"] and argv[3] == "saber/blobs:0.1.0"
-        return subprocess.CompletedProcess(argv, 0 if ok else 1, b"", b"")
+        ok = argv[:3] == ["docker", "image", "inspect"] and argv[-1] == "saber/blobs:0.1.0"
+        out = label if "--format" in argv else ""
+        return subprocess.CompletedProcess(argv, 0 if ok else 1, out if kwargs.get("text") else out.encode(), b"")
 
     monkeypatch.setattr(subprocess, "run", run)
     return calls
 
 
-def test_present_images_pass(engine: list[list[str]]) -> None:
+def test_present_images_pass(engine: list[list[str]], caplog: pytest.LogCaptureFixture) -> None:
     check_images(plan("saber/blobs:0.1.0"))
-    assert engine == [["docker", "image", "inspect", "saber/blobs:0.1.0"]]
+    assert all(argv[:3] == ["docker", "image", "inspect"] for argv in engine)  # nothing pulled or built
+    assert caplog.messages == []  # current: its label is the context's hash
 
 
 def test_a_registry_image_is_built_not_pulled(engine: list[list[str]]) -> None:

@@ -11,39 +11,18 @@ activated: Airflow reads its configuration once, at import.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from saber.backends.embedded._versions import TESTED, check_versions
 from saber.errors import SaberError
 
 __all__ = ["TESTED", "check_versions"]
 
 log = logging.getLogger(__name__)
 
-# package -> the release series checked (a version must start with it)
-TESTED = {"apache-airflow-core": "3.3.", "apache-airflow-task-sdk": "1.3.", "cadwyn": "7.", "cwltool": "3.3."}
-_ALLOW = "SABER_ALLOW_UNTESTED"  # =1: run on other versions anyway, at one's own risk
-
-
-def check_versions() -> None:
-    """Refuse Airflow, cadwyn or cwltool versions the embedded backend was not checked against."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    for package, series in TESTED.items():
-        try:
-            found = version(package)
-        except PackageNotFoundError:
-            found = "none"
-        if not found.startswith(series) and os.environ.get(_ALLOW) != "1":
-            raise SaberError(
-                f"saber's embedded backend was checked against {package} {series}x, but {found} is "
-                f"installed: install {package}=={series}* (pip install -e . does), or set {_ALLOW}=1 "
-                "to try anyway")
-
-
-check_versions()
+check_versions()  # before Airflow's import: an untested version is one sentence, not an AttributeError
 
 # -- the metadata database ----------------------------------------------------------------------
 
@@ -53,6 +32,20 @@ from airflow.models.dagrun import DagRun  # noqa: E402
 from airflow.models.taskinstance import TaskInstance  # noqa: E402
 from airflow.models.xcom import XComModel  # noqa: E402
 from airflow.utils.state import DagRunState, TaskInstanceState  # noqa: E402
+
+
+
+def _log_to_stderr() -> None:
+    """Airflow's logging configuration, applied at its import, writes to stdout; saber's stdout
+    carries results (`saber run ... > result.txt`), so its and Airflow's messages go to stderr."""
+    import sys
+
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and getattr(handler, "stream", None) is sys.stdout:
+            handler.setStream(sys.stderr)
+
+
+_log_to_stderr()
 
 SCHEDULED, QUEUED = TaskInstanceState.SCHEDULED, TaskInstanceState.QUEUED
 ACTIVE_RUN_STATES = (DagRunState.QUEUED, DagRunState.RUNNING)

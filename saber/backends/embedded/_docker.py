@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from saber.errors import DockerUnavailable, InputError
+import logging
+from pathlib import Path
+
+from saber.errors import DockerUnavailable, InputError, SaberError
 
 __all__ = ["check_docker", "check_images", "needs_docker", "step_images"]
+
+log = logging.getLogger(__name__)
 
 
 def needs_docker(plan: dict) -> bool:
@@ -50,7 +55,8 @@ def step_images(plan: dict) -> dict[str, dict]:
 
 def check_images(plan: dict) -> None:
     """Every image a step runs in is in the local engine (or pulled now): a missing one failed
-    each step of every run, after the first containers had started.
+    each step of every run, after the first containers had started. A registry image built from
+    an older dockerfiles/<name>/ runs, with a warning: the steps would run the old scripts.
 
     Raises:
         InputError: an image that is neither here nor pullable, with how to build it.
@@ -58,16 +64,31 @@ def check_images(plan: dict) -> None:
     import subprocess
 
     for image, step in step_images(plan).items():
+        folder = _image_folder(image, step)
         if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode == 0:
+            if folder is not None:
+                _warn_if_stale(image, folder, step)
             continue
-        group = _tool_group(image, step)
-        if group is None and subprocess.run(["docker", "pull", "-q", image], capture_output=True).returncode == 0:
+        if folder is None and subprocess.run(["docker", "pull", "-q", image], capture_output=True).returncode == 0:
             continue  # what cwltool would have done at run time, done once, now
-        how = (f"build it with `saber tools build {group}`" if group else
+        how = (f"build it with `saber tools build {folder.name}`" if folder else
                f"get it with `docker pull {image}`, `docker build -t {image} DIR` or `docker load -i FILE`")
         file = _tool_file(step)
         raise InputError(f"step '{step['task_id']}' runs in Docker image {image}, which is not in the local "
                          f"Docker engine: {how}", file=file, line=_line_of(file, image), field="DockerRequirement")
+
+
+def _warn_if_stale(image: str, folder: Path, step: dict) -> None:
+    from saber.registry._images import image_state, image_tag
+
+    try:
+        if image_tag(folder) != image or image_state(folder, image)[1] != "stale":
+            return  # another version's tag is lint's business; a current image needs no word
+    except SaberError:  # no VERSION file: not an image the registry builds
+        return
+    log.warning("saber: warning: image %s of step '%s' was built from an older %s/ (or by hand): "
+                "the step runs the old code; rebuild it with `saber tools build %s`",
+                image, step["task_id"], folder, folder.name)
 
 
 def check_gpus(plan: dict) -> None:
@@ -98,8 +119,6 @@ def check_gpus(plan: dict) -> None:
 
 def _line_of(file: str | None, text: str) -> int | None:
     """The first line of ``file`` that holds ``text`` (the plan keeps no lines)."""
-    from pathlib import Path
-
     try:
         lines = Path(file).read_text(encoding="utf-8").splitlines() if file else []
     except OSError:
@@ -116,11 +135,9 @@ def _tool_file(step: dict) -> str | None:
     return unquote(tool_id.split("#", 1)[0].removeprefix("file://")) or None
 
 
-def _tool_group(image: str, step: dict) -> str | None:
-    """GROUP when ``image`` is saber/GROUP:VERSION of a checkout's dockerfiles/GROUP (the tool
-    registry builds it), looked for above the tool's file and the working directory."""
-    from pathlib import Path
-
+def _image_folder(image: str, step: dict) -> Path | None:
+    """dockerfiles/GROUP when ``image`` is saber/GROUP:VERSION of a checkout's tool registry (it
+    builds that image), looked for above the tool's file and the working directory."""
     if not image.startswith("saber/"):
         return None
     group = image.removeprefix("saber/").split(":", 1)[0]
@@ -128,5 +145,5 @@ def _tool_group(image: str, step: dict) -> str | None:
     for start in ([Path(tool).parent] if tool else []) + [Path.cwd()]:
         for folder in (start.resolve(), *start.resolve().parents):
             if (folder / "dockerfiles" / group).is_dir():
-                return group
+                return folder / "dockerfiles" / group
     return None
