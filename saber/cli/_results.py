@@ -14,7 +14,8 @@ from rich.table import Table
 
 HELP = """Show the studies in the results database ($SABER_DB, default $SABER_HOME/results.db),
 or with NAME every trial of one study (parameters, score, state, start, duration, container
-seconds) and the best one."""
+seconds) and the best one. Each is listed by kind: `run` (one point, no sweep file), `sweep`
+(every point of a grid) or `study` (a sampler chose the trials); --kind keeps one kind."""
 
 EXAMPLES = """examples:
   saber results
@@ -32,6 +33,8 @@ def add_parser(sub) -> None:
     p.add_argument("--format", choices=("table", "csv", "json"), default="table",
                    help="output on stdout (default: table)")
     p.add_argument("--plots", type=Path, metavar="DIR", help="also write the study's plots in DIR")
+    p.add_argument("--kind", choices=("run", "sweep", "study"), action="append",
+                   help="list only this kind (repeatable): single runs, grid sweeps, sampler studies")
     p.set_defaults(func=run)
 
 
@@ -41,10 +44,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.plots and not args.name:
         raise InputError("--plots needs a study NAME")
+    if args.kind and args.name:
+        raise InputError("--kind filters the list of studies; it does not go with a NAME")
     out = Console(highlight=False, soft_wrap=False)
     with ResultsStore(results_url()) as store:
         if not args.name:
-            _print_studies(store, args.format, out)
+            _print_studies(store, args.format, out, args.kind)
             return 0
         report = store.study_report(args.name)
         _print_report(report, args.format, out)
@@ -53,11 +58,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_studies(store, fmt: str, out: Console) -> None:
-    rows = store.list_studies()
-    columns = ["name", "direction", "method", "objective", "trials", "complete", "failed", "running",
+def _print_studies(store, fmt: str, out: Console, kinds: list[str] | None = None) -> None:
+    rows = [s for s in store.list_studies() if not kinds or s.kind in kinds]
+    columns = ["name", "kind", "direction", "method", "objective", "trials", "complete", "failed", "running",
                "waiting", "best", "created"]
-    lines = [[s.name, s.direction, s.method, s.objective, s.n_trials, s.states.get("COMPLETE", 0),
+    lines = [[s.name, s.kind, s.direction, s.method, s.objective, s.n_trials, s.states.get("COMPLETE", 0),
               s.states.get("FAIL", 0), s.states.get("RUNNING", 0), s.states.get("WAITING", 0), s.best_value,
               s.created] for s in rows]
     if fmt == "json":
@@ -66,14 +71,15 @@ def _print_studies(store, fmt: str, out: Console) -> None:
     elif fmt == "csv":
         _csv([columns, *([_num(v) if isinstance(v, float) else v or "" for v in line] for line in lines)])
     elif not rows:
-        Console(stderr=True, highlight=False).print(f"no studies yet in {store.display_url}", markup=False)
+        what = f"no {' or '.join(kinds)} results" if kinds else "no studies yet"
+        Console(stderr=True, highlight=False).print(f"{what} in {store.display_url}", markup=False)
     else:
         # A terminal is often 80 columns: the table keeps what tells studies apart (json has all).
         table = Table(title=escape(f"studies in {store.display_url}"))
-        for column in ("name", "method", "objective", "trials", "ok", "failed", "best", "created"):
+        for column in ("name", "kind", "method", "objective", "trials", "ok", "failed", "best", "created"):
             table.add_column(column, justify="right" if column in ("trials", "ok", "failed", "best") else "left")
         for s in rows:
-            table.add_row(escape(s.name), s.method or "", escape(f"{s.direction[:3]} {s.objective or ''}"),
+            table.add_row(escape(s.name), s.kind, s.method or "", escape(f"{s.direction[:3]} {s.objective or ''}"),
                           str(s.n_trials), str(s.states.get("COMPLETE", 0)), str(s.states.get("FAIL", 0)),
                           _num(s.best_value), (s.created or "")[:16].replace("T", " "))
         out.print(table)

@@ -42,6 +42,9 @@ class Score:
         return self.task_id if self.map_index < 0 else f"{self.task_id}[{self.map_index}]"
 
 
+GRID_METHODS = ("grid", "batch-grid")  # every point of the space runs, whatever the scores
+
+
 @dataclass(frozen=True)
 class StudyRow:
     """One line of `saber results`: a study and how its trials stand."""
@@ -60,6 +63,14 @@ class StudyRow:
     @property
     def n_trials(self) -> int:
         return sum(self.states.values())
+
+    @property
+    def kind(self) -> str:
+        """What the user ran: ``run`` (one point: no sweep file), ``sweep`` (every point of a
+        grid) or ``study`` (a sampler chose the trials from the scores)."""
+        if not self.sweep and self.n_trials <= 1:
+            return "run"
+        return "sweep" if self.method in GRID_METHODS else "study"
 
 
 @dataclass(frozen=True)

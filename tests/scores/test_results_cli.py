@@ -35,9 +35,9 @@ def test_studies_table(store: ResultsStore, results) -> None:
     code, out, _ = results()
     assert code == 0
     blobs = next(line for line in out.splitlines() if "blobs" in line)
-    # name, method, direction + objective, trials, complete, failed, best, created (json has all)
+    # name, kind, method, direction + objective, trials, complete, failed, best, created (json has all)
     assert [cell.strip() for cell in blobs.split("│")[1:-1]] == [
-        "blobs", "grid", "max evaluate", "6", "3", "1", "0.8", "2025-06-01 12:00"]
+        "blobs", "sweep", "grid", "max evaluate", "6", "3", "1", "0.8", "2025-06-01 12:00"]
     assert "cells" in out
 
 
@@ -55,8 +55,35 @@ def test_studies_json_and_csv(store: ResultsStore, results) -> None:
     code, out, _ = results("--format", "csv")
     header, row = csv.reader(io.StringIO(out))
     assert dict(zip(header, row)) | {"created": ""} == {
-        "name": "blobs", "direction": "maximize", "method": "grid", "objective": "evaluate", "trials": "6",
+        "name": "blobs", "kind": "sweep", "direction": "maximize", "method": "grid", "objective": "evaluate",
+        "trials": "6",
         "complete": "3", "failed": "1", "running": "1", "waiting": "1", "best": "0.8", "created": ""}
+
+
+def test_single_runs_sweeps_and_studies_are_told_apart(store: ResultsStore, results) -> None:
+    import optuna
+
+    def made(name: str, method: str, sweep: str | None, trials: int) -> None:
+        study = optuna.create_study(study_name=name, storage=store.storage, direction="maximize")
+        for key, value in {"saber_method": method, "saber_sweep": sweep, "saber_objective": "evaluate"}.items():
+            study.set_user_attr(key, value)
+        for i in range(trials):
+            study.add_trial(optuna.trial.create_trial(params={}, distributions={}, value=float(i)))
+
+    made("20261130T010203-ab12", "grid", None, 1)  # `saber run wf.cwl --job job.yml`
+    made("grid-sweep", "grid", "/s/sweep.yml", 4)
+    made("batches", "batch-grid", "/s/sweep.yml", 4)
+    made("tuning", "tpe", "/s/tpe.yml", 8)
+    code, out, _ = results("--format", "json")
+    kinds = {s["name"]: s["kind"] for s in json.loads(out)["studies"]}
+    assert (code, kinds) == (0, {"20261130T010203-ab12": "run", "grid-sweep": "sweep", "batches": "sweep",
+                                 "tuning": "study"})
+    code, out, _ = results("--kind", "run", "--format", "csv")
+    assert [row[:2] for row in csv.reader(io.StringIO(out))] == [["name", "kind"], ["20261130T010203-ab12", "run"]]
+    code, out, _ = results("--kind", "sweep", "--kind", "study")
+    assert "tuning" in out and "grid-sweep" in out and "20261130T010203" not in out
+    code, out, err = results("--kind", "run", "tuning")
+    assert code == 2 and "--kind" in err
 
 
 def test_trials_table(store: ResultsStore, results) -> None:
@@ -191,8 +218,8 @@ def test_a_study_of_several_objectives(store: ResultsStore, results) -> None:
     write_two_objective_study(store)
     code, out, _ = results()
     row = next(line for line in out.splitlines() if "two" in line)
-    assert code == 0 and [cell.strip() for cell in row.split("│")[1:-1]][:7] == [
-        "two", "grid", "max first, second", "3", "3", "0", ""]  # no best value: two objectives
+    assert code == 0 and [cell.strip() for cell in row.split("│")[1:-1]][:8] == [
+        "two", "sweep", "grid", "max first, second", "3", "3", "0", ""]  # no best value: two objectives
     code, out, _ = results("two")
     lines = out.splitlines()
     header = next(line for line in lines if "parameters" in line)
