@@ -45,8 +45,27 @@ def s3_client() -> Any:
                 retries["max_attempts"] = 5  # retries after the first try
             config = botocore.config.Config(retries=retries,
                                             max_pool_connections=FILE_WORKERS * _PART_WORKERS)
-            client = _clients[cache_key] = boto3.session.Session().client("s3", config=config)
+            client = _clients[cache_key] = boto3.session.Session(botocore_session=_botocore_session()) \
+                .client("s3", config=config)
     return client
+
+
+_loader: Any = None  # botocore's data loader: its parsed S3 model and endpoint data, per machine
+
+
+def _botocore_session() -> Any:
+    """A new botocore session (credentials and settings are read anew) on a shared data loader:
+    each task process, forked from the `saber run` or worker process that made a client first,
+    inherits the parsed S3 model instead of parsing it again (≈ 0.1 s a process)."""
+    global _loader
+    import botocore.session
+
+    session = botocore.session.Session()
+    if _loader is None:
+        _loader = session.get_component("data_loader")
+    else:
+        session.register_component("data_loader", _loader)
+    return session
 
 
 def transfer_config() -> Any:
