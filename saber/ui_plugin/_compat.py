@@ -1,0 +1,54 @@
+"""Every Airflow and Optuna internal the Studies page uses, checked against the versions it was
+tested with: Airflow's plugin base class and authentication dependency, and Optuna's table
+definitions (the page queries them directly: loading 10,000 FrozenTrials to show 100 is slow)."""
+
+from __future__ import annotations
+
+import os
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from saber.errors import SaberError
+
+__all__ = ["AirflowPlugin", "check_versions", "optuna_tables", "user_dependency"]
+
+_ALLOW = "SABER_ALLOW_UNTESTED"  # =1: serve the page on other versions anyway
+
+# The plugin base class is public, documented API; it is imported when Airflow loads the
+# entry point, so it cannot wait for check_versions.
+from airflow.plugins_manager import AirflowPlugin  # noqa: E402
+
+
+def check_versions() -> None:
+    """Refuse Airflow or Optuna versions whose internals the page was not checked against."""
+    # Imported here: their packages' __init__ modules load the backend and the optimizer, which
+    # every Airflow process that loads plugins (scheduler, workers) would pay for.
+    from saber.backends.embedded._versions import TESTED as AIRFLOW_TESTED
+    from saber.optimize._compat import TESTED as OPTUNA_TESTED
+
+    wanted = {"apache-airflow-core": (AIRFLOW_TESTED["apache-airflow-core"],), "optuna": OPTUNA_TESTED}
+    for package, series in wanted.items():
+        try:
+            found = version(package)
+        except PackageNotFoundError:
+            found = "none"
+        if not found.startswith(series) and os.environ.get(_ALLOW) != "1":
+            raise SaberError(
+                f"saber's Studies page was checked against {package} {' or '.join(s + 'x' for s in series)}, "
+                f"but {found} is installed: install a tested version, or set {_ALLOW}=1 to try anyway")
+
+
+def user_dependency() -> Any:
+    """Airflow's ``GetUserDep``: the signed-in user from a Bearer token or the UI's ``_token``
+    cookie, 401 without either. Plugin apps are mounted outside Airflow's own auth, so every
+    route must ask for it."""
+    from airflow.api_fastapi.core_api.security import get_user
+
+    return get_user
+
+
+def optuna_tables() -> dict[str, Any]:
+    """Optuna's SQLAlchemy tables by name (studies, trials, trial_values, ...)."""
+    from optuna.storages._rdb import models  # noqa: PLC2701 (no public schema)
+
+    return dict(models.BaseModel.metadata.tables)
