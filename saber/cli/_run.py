@@ -23,6 +23,7 @@ EXAMPLES = """examples:
   saber run workflows/blob_count.cwl sweeps/blob_count_tpe.yml --study tune1   # again: resumes
   saber run workflows/blob_count.cwl sweeps/blob_count.yml --airflow http://airflow:8080 \
       --dags-folder /mnt/airflow/dags     # on your own Airflow (credentials: $SABER_AIRFLOW_*)
+  saber run workflows/blob_count.cwl sweeps/blob_count_tpe.yml --notify https://hooks.slack.com/services/...
 Each point's outputs and a summary.json land in --outdir
 (default ./saber-out/<workflow>/<study>/); `saber results STUDY` shows a study's trials."""
 
@@ -63,6 +64,11 @@ def add_parser(sub) -> None:
     p.add_argument("--no-download", dest="download", action="store_false",
                    help="with S3 storage: summary.json gives the final outputs' s3:// locations instead of "
                         "downloading them into --outdir")
+    p.add_argument("--notify", action="append", metavar="URL",
+                   help="POST a JSON message to this webhook when the study or sweep ends, fails or is "
+                        "interrupted (repeatable; also $SABER_NOTIFY and the sweep file's sampler.notify); "
+                        "a Slack incoming webhook gets Slack's format. The study's link uses --airflow, "
+                        "else $SABER_UI_URL")
     p.add_argument("--sync-timeout", type=float, default=300.0, metavar="S",
                    help="with --dags-folder: seconds to wait for the deployment to parse the DAG "
                         "(default 300)")
@@ -128,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
     if args.retry_delay is not None and args.retry_delay < 0:
         raise InputError(f"--retry-delay must be 0 or more seconds, got {args.retry_delay:g}", field="--retry-delay")
     from saber.cli._progress import console_for, live_progress
+    from saber.runs._notify import command_line_urls
 
     # The result (its table, where the outputs are) on stdout, for `saber run ... > result.txt`;
     # progress and messages on stderr.
@@ -135,7 +142,9 @@ def run(args: argparse.Namespace) -> int:
     spec = RunSpec(workflow=args.workflow, sweep=args.sweep, job=args.job, outdir=args.outdir,
                    sweep_id=args.sweep_id, workers=args.workers, cache=args.cache,
                    retries=args.retries, retry_delay=args.retry_delay,
-                   storage=_storage(args.storage), download=args.download)
+                   storage=_storage(args.storage), download=args.download,
+                   notify=command_line_urls(args.notify, os.environ.get("SABER_NOTIFY")),
+                   ui=args.airflow or os.environ.get("SABER_UI_URL") or None)
     backend = backend_for(args)
     where = args.airflow or str(getattr(backend, "home", None) and backend.home.dags)
     _stop_on_signals()

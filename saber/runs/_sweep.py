@@ -7,7 +7,7 @@ import secrets
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,8 @@ class RunSpec:
     retry_delay: float | None = None  # --retry-delay, seconds
     storage: str | None = None  # run data on S3 (--storage s3://BUCKET/PREFIX); None: the local folder
     download: bool = True  # final outputs on S3 come to the outdir (--no-download: their s3:// locations)
+    notify: tuple[str, ...] = ()  # webhook URLs told when the run ends (--notify, $SABER_NOTIFY); the sweep file's too
+    ui: str | None = None  # the Airflow UI's URL, for the study's link in a notification
 
 
 @dataclass
@@ -245,15 +247,37 @@ def run_sweep(spec: RunSpec, *, backend: Backend,
               on_ready: Callable[[dict, int | None, Any], None] | None = None,
               on_trial: Callable[[Any], None] | None = None) -> Summary:
     """Compile, validate, make the DAG runnable on ``backend``, run every point (a scored
-    workflow: every trial of its study), collect outputs into the outdir.
+    workflow: every trial of its study), collect outputs into the outdir. Once the first run is
+    about to start, the end (finished, failed or interrupted) is told to ``spec.notify``'s and the
+    sweep file's webhooks.
 
     ``on_ready(plan, points or trials, StudySpec or None)`` is called before the first run.
     """
+    from saber.runs._notify import Watch, merge_urls
+
+    sweep_id = spec.sweep_id or new_sweep_id()
+
+    def urls() -> list[str]:
+        from saber.sweep import load_sweep
+
+        return merge_urls(spec.notify, load_sweep(spec.sweep).notify if spec.sweep else ())
+
+    watch = Watch(name=sweep_id, urls=urls, ui=spec.ui, sweep_file=spec.sweep is not None,
+                  on_ready=on_ready, on_trial=on_trial, on_progress=on_progress)
+    try:
+        summary = _drive(spec, sweep_id, backend, watch)
+    except BaseException as e:
+        watch.stopped(e)  # after the clean-up: the runs are stopped and the lease released
+        raise
+    watch.finished(summary)
+    return summary
+
+
+def _drive(spec: RunSpec, sweep_id: str, backend: Backend, watch) -> Summary:
     from saber.execution._secrets import new_scope
     from saber.scores import Lease, results_url
 
     started = time.monotonic()
-    sweep_id = spec.sweep_id or new_sweep_id()
     scope, stored = new_scope(), []
     lease = None
     try:
@@ -273,11 +297,12 @@ def run_sweep(spec: RunSpec, *, backend: Backend,
             backend.store_secrets(values)
         outdir = (spec.outdir or Path("saber-out") / plan["name"] / sweep_id).resolve()
         if count is None:
-            summary = _run_study(plan, spec, sweep_id, scope, backend, outdir, started, on_ready, on_progress,
-                                 on_trial)
+            summary = _run_study(plan, spec, sweep_id, scope, backend, outdir, started, watch.ready, watch.progress,
+                                 watch.trial)
         else:
             points = prepare_points(plan, spec, sweep_id, scope=scope, check=False)
-            summary = _run_points(plan, spec, sweep_id, points, backend, outdir, started, on_ready, on_progress)
+            summary = _run_points(plan, spec, sweep_id, points, backend, outdir, started, watch.ready,
+                                  watch.progress)
     finally:
         close_backend(backend, stored)
         if lease is not None:

@@ -22,7 +22,7 @@ _SOURCES = ("range", "values", "choice", *SPACE_KINDS)  # where a dimension's va
 _LABEL_KEYS = (*_SOURCES, "parameters", "steps")
 _RANGE_KEYS = ("start", "stop", "step")
 _SAMPLER_KEYS = ("method", "max_iterations", "batch_size", "seed", "direction", "objective", "max_time",
-                 "retries", "retry_delay")
+                 "retries", "retry_delay", "notify")
 _DIRECTIONS = ("maximize", "minimize")
 
 
@@ -260,9 +260,26 @@ class _Reader:
         if "retry_delay" in node:
             options["retry_delay"] = self.duration(node["retry_delay"], value_line(node, "retry_delay", line),
                                                    "retry_delay", zero=True)
+        if "notify" in node:
+            options["notify"] = self.notify(node["notify"], value_line(node, "notify", line))
         if method in ("random", "tpe", "cmaes") and "max_iterations" not in options:
             raise self.error(f"the {method} sampler needs max_iterations", line, "sampler")
         return options
+
+    def notify(self, node: Any, line: int | None) -> tuple[str, ...]:
+        """Webhook URLs told when the run ends: one URL or a list of them."""
+        from saber._webhook_url import check_url
+
+        urls = [node] if isinstance(node, str) else node
+        if not isinstance(urls, list) or not urls:
+            raise self.error(f"notify must be a URL or a list of URLs, got {_kind(node)}", line, "sampler.notify")
+        for i, url in enumerate(urls):
+            where = line if urls is not node else item_line(node, i, line)
+            if not isinstance(url, str):
+                raise self.error(f"notify must be an http(s) URL, got {_kind(url)}", where, "sampler.notify")
+            if (why := check_url(url)) is not None:
+                raise self.error(f"notify {why}", where, "sampler.notify")
+        return tuple(dict.fromkeys(str(url).strip() for url in urls))
 
     def duration(self, value: Any, line: int | None, key: str = "max_time", *, zero: bool = False) -> float:
         """Seconds from 90, 90s, 30m, 2h, 1h30m or 1d."""

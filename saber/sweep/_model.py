@@ -170,6 +170,7 @@ class Sweep:
     max_time: float | None = None  # seconds of wall time before no new round starts
     retries: int | None = None  # tries again of a failed step (default for every step without its own)
     retry_delay: float | None = None  # seconds between tries
+    notify: tuple[str, ...] = ()  # webhook URLs told when the run ends
     sampler_line: int | None = None
     lines: Mapping[str, int] = field(default_factory=dict)  # sampler key -> line, for errors
 

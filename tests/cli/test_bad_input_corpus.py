@@ -133,6 +133,7 @@ CASES = [
     case("sweep", "sampler_bad_max_time.yml", 2, "sampler.max_time", "positive duration"),
     case("sweep", "sampler_bad_batch_size.yml", 2, "sampler.batch_size", "positive int"),
     case("sweep", "sampler_objective_number.yml", 2, "sampler.objective", "scored step"),
+    case("sweep", "sampler_bad_notify.yml", 6, "sampler.notify", "notify must be an http(s) URL"),
     case("sweep", "both_range_and_values.yml", 2, "n", "not both"),
     case("sweep", "label_without_values.yml", 1, "n", "a label needs one of"),
     case("sweep", "values_not_list.yml", 2, "n", "'values' must be a list"),

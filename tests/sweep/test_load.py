@@ -168,6 +168,19 @@ def test_empty_file_is_an_empty_sweep(sweep_file: SweepFile) -> None:
     pytest.param("sampler: {method: random}\n", r"random sampler needs max_iterations", 1,
                  id="random-needs-max-iterations"),
     pytest.param("sampler: [grid]\n", r"sampler must be a mapping", 1, id="sampler-list"),
+    pytest.param("sampler:\n  method: grid\n  notify: 3\n", r"notify must be a URL or a list of URLs, got int 3",
+                 3, id="notify-number"),
+    pytest.param("sampler:\n  notify: []\n", r"notify must be a URL or a list of URLs, got a list", 2,
+                 id="notify-empty"),
+    pytest.param("sampler:\n  notify:\n    - https://ok.example/hook\n    - ftp://files.example/x\n",
+                 r"field 'sampler.notify': notify must be an http\(s\) URL, got scheme 'ftp'", 4,
+                 id="notify-scheme"),
+    pytest.param("sampler: {notify: [https://ok.example/hook, {url: x}]}\n",
+                 r"notify must be an http\(s\) URL, got a mapping", 1, id="notify-mapping"),
+    pytest.param("sampler:\n  notify: hooks.slack.com/services/x\n",
+                 r"notify must be an http\(s\) URL like https://host/path", 2, id="notify-no-scheme"),
+    pytest.param("sampler:\n  notfy: https://ok.example/hook\n", r"unknown sampler key 'notfy'", 2,
+                 id="notify-typo"),
     pytest.param(f"x:\n  range: {{start: 0, stop: {MAX_RANGE_VALUES + 1}, step: 1}}\n",
                  r"more than 1000000", 2, id="range-too-long"),
 ])
@@ -227,3 +240,12 @@ def test_spaces_and_sampler_options(sweep_file: SweepFile) -> None:
                                            ("1h 30m", 5400.0), ("1.5h", 5400.0), ("1d", 86400.0)])
 def test_max_time_units(sweep_file: SweepFile, text: str, seconds: float) -> None:
     assert load_sweep(sweep_file(f"sampler: {{max_time: {text}}}\n")).max_time == seconds
+
+
+def test_notify_is_one_url_or_a_list(sweep_file: SweepFile) -> None:
+    assert load_sweep(sweep_file("sampler: {notify: 'https://a.example/hook'}\n")).notify == (
+        "https://a.example/hook",)
+    listed = load_sweep(sweep_file("sampler:\n  notify: [https://a.example/x, http://b.example/y, "
+                                   "https://a.example/x]\n"))
+    assert listed.notify == ("https://a.example/x", "http://b.example/y")
+    assert load_sweep(sweep_file("x: [1]\n")).notify == ()
