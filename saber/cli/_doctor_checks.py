@@ -100,39 +100,34 @@ def _home(home: SaberHome) -> list[Check]:
 
 
 def _airflow_db(home: SaberHome) -> list[Check]:
-    import sqlalchemy as sa
-
     url = os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN") or f"sqlite:///{home.database}"
-    shown = sa.engine.make_url(url).render_as_string(hide_password=True)
-    engine = _engine(url)
-    if engine is None:
-        return [Check("ok", f"Airflow database {shown} does not exist yet (the first saber run makes it)")]
-    try:
-        with engine.connect() as db:
-            revision = db.execute(sa.text("select version_num from alembic_version")).scalar()
-    except sa.exc.SQLAlchemyError as e:
-        return [Check("FAIL", f"Airflow database {shown} cannot be read: {_first_line(e)}")]
-    finally:
-        engine.dispose()
-    return [Check("ok", f"Airflow database {shown} answers (migration {revision})")]
+    return _database("Airflow database", url, "select version_num from alembic_version",
+                     lambda revision: f"answers (migration {revision})", "cannot be read")
 
 
 def _results_store(home: SaberHome) -> list[Check]:
+    # Not saber.scores.results_url: it makes the SQLite file's folder, and the doctor changes nothing.
+    url = os.environ.get("SABER_DB") or f"sqlite:///{home.results_db}"
+    return _database("results store", url, "select 1", lambda _: "answers", "does not answer")
+
+
+def _database(label: str, url: str, query: str, answers, fails: str) -> list[Check]:
+    """One check of the database at ``url``: ``query`` read only; ``answers(first value)`` says
+    how it went."""
     import sqlalchemy as sa
 
-    url = os.environ.get("SABER_DB") or f"sqlite:///{home.results_db}"
     shown = sa.engine.make_url(url).render_as_string(hide_password=True)
     engine = _engine(url)
     if engine is None:
-        return [Check("ok", f"results store {shown} does not exist yet (the first saber run makes it)")]
+        return [Check("ok", f"{label} {shown} does not exist yet (the first saber run makes it)")]
     try:
         with engine.connect() as db:
-            db.execute(sa.text("select 1"))
+            value = db.execute(sa.text(query)).scalar()
     except sa.exc.SQLAlchemyError as e:
-        return [Check("FAIL", f"results store {shown} does not answer: {_first_line(e)}")]
+        return [Check("FAIL", f"{label} {shown} {fails}: {_first_line(e)}")]
     finally:
         engine.dispose()
-    return [Check("ok", f"results store {shown} answers")]
+    return [Check("ok", f"{label} {shown} {answers(value)}")]
 
 
 def _engine(url: str):

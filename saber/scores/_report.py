@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
 
-__all__ = ["Score", "StudyReport", "StudyRow", "TrialRow", "build_report", "report_csv", "report_json", "study_row"]
+__all__ = ["Score", "StudyReport", "StudyRow", "TrialRow", "build_report", "json_finite", "report_csv", "report_json",
+           "study_row"]
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def build_report(name: str, directions: Sequence[StudyDirection], user_attrs: Ma
 def report_json(report: StudyReport) -> dict[str, Any]:
     """The documented shape of `saber results NAME --format json`."""
     best = report.best
-    return _finite({
+    return json_finite({
         "study": report.study,
         "direction": report.direction,
         "best": None if best is None else {"number": best.number, "params": best.params, "score": best.score},
@@ -214,12 +215,12 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _finite(value: Any) -> Any:
-    """JSON has no NaN or Infinity: such scores are written as null."""
+def json_finite(value: Any) -> Any:
+    """JSON has no NaN or Infinity: such numbers are written as null (``value`` nested in dicts and lists)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: json_finite(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_finite(v) for v in value]
+        return [json_finite(v) for v in value]
     return value

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from saber.errors import InputError
 from saber.ui_plugin._compat import check_versions, user_dependency
@@ -45,8 +45,14 @@ def create_app(url: str | None = None) -> FastAPI:
         html = _templates().get_template(template).render(root=root, airflow=_airflow_root(root), **values)
         return HTMLResponse(html, headers={"Content-Security-Policy": _CSP, "Cache-Control": "no-store"})
 
-    def not_found(e: NoStudy) -> HTTPException:
-        return HTTPException(status_code=404, detail=str(e))
+    # A study that is not there is a 404, a bad sort or filter a 400, from every route.
+    @app.exception_handler(NoStudy)
+    def not_found(request: Request, e: NoStudy) -> JSONResponse:
+        return JSONResponse({"detail": str(e)}, status_code=404)
+
+    @app.exception_handler(InputError)
+    def bad_request(request: Request, e: InputError) -> JSONResponse:
+        return JSONResponse({"detail": str(e)}, status_code=400)
 
     @app.get("/", response_class=HTMLResponse)
     def studies_page(request: Request, workflow: str | None = None) -> HTMLResponse:
@@ -70,28 +76,17 @@ def create_app(url: str | None = None) -> FastAPI:
                      order: str = Query("asc", pattern="^(asc|desc)$")) -> dict[str, Any]:
         """One page of trials; ``sort``: number, state, score, start, duration, container,
         param:NAME or step:LABEL."""
-        try:
-            return reader.trials(name, offset=offset, limit=limit, sort=sort, order=order,
-                                 airflow_root=_airflow_root(request.scope.get("root_path", "")))
-        except NoStudy as e:
-            raise not_found(e) from e
-        except InputError as e:
-            raise HTTPException(status_code=400, detail=str(e)) from e
+        return reader.trials(name, offset=offset, limit=limit, sort=sort, order=order,
+                             airflow_root=_airflow_root(request.scope.get("root_path", "")))
 
     @app.get("/api/studies/{name:path}/plots")
     def study_plots(name: str) -> dict[str, Any]:
         """Optimization history with the running best, (value, score) per varied parameter."""
-        try:
-            return reader.plots(name)
-        except NoStudy as e:
-            raise not_found(e) from e
+        return reader.plots(name)
 
     @app.get("/api/studies/{name:path}")
     def one_study(name: str) -> dict[str, Any]:
-        try:
-            return reader.study(name)
-        except NoStudy as e:
-            raise not_found(e) from e
+        return reader.study(name)
 
     @app.get("/static/plotly.min.js")
     def plotly_js() -> Response:

@@ -4,8 +4,6 @@ definitions (the page queries them directly: loading 10,000 FrozenTrials to show
 
 from __future__ import annotations
 
-import os
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from saber.errors import SaberError
@@ -24,15 +22,12 @@ def check_versions() -> None:
     # Imported here: their packages' __init__ modules load the backend and the optimizer, which
     # every Airflow process that loads plugins (scheduler, workers) would pay for.
     from saber.backends.embedded._versions import TESTED as AIRFLOW_TESTED
+    from saber.backends.embedded._versions import untested
     from saber.optimize._compat import TESTED as OPTUNA_TESTED
 
     wanted = {"apache-airflow-core": (AIRFLOW_TESTED["apache-airflow-core"],), "optuna": OPTUNA_TESTED}
     for package, series in wanted.items():
-        try:
-            found = version(package)
-        except PackageNotFoundError:
-            found = "none"
-        if not found.startswith(series) and os.environ.get(_ALLOW) != "1":
+        if (found := untested(package, series)) is not None:
             raise SaberError(
                 f"saber's Studies page was checked against {package} {' or '.join(s + 'x' for s in series)}, "
                 f"but {found} is installed: install a tested version, or set {_ALLOW}=1 to try anyway")

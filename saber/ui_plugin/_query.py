@@ -21,7 +21,7 @@ from urllib.parse import quote
 import sqlalchemy as sa
 
 from saber.errors import InputError
-from saber.scores._report import StudyRow
+from saber.scores._report import StudyRow, json_finite
 from saber.scores._store import scores_table
 from saber.ui_plugin._compat import optuna_tables
 
@@ -146,7 +146,7 @@ class StoreReader:
         labels = list(dict.fromkeys(label for r in by_number for label in params.get(r.trial_id, {})))
         rows = [_trial_json(r, params.get(r.trial_id, {}), attrs.get(r.trial_id, {}),
                             scores.get(r.number, []), study, objective, airflow_root) for r in page]
-        return _finite({"study": name, "total": len(light), "offset": offset, "limit": limit, "sort": sort,
+        return json_finite({"study": name, "total": len(light), "offset": offset, "limit": limit, "sort": sort,
                         "order": order, "params": labels, "steps": step_labels, "objective": objective,
                         "direction": ",".join(study.directions), "dag_id": study.attrs.get("saber_dag_id"),
                         "best": None if best is None else {"number": best.number, "score": best.value},
@@ -204,7 +204,7 @@ class StoreReader:
                         slices[p]["number"].append(numbers[trial_id])
             objectives.append({"step": step, "direction": direction,
                                "axis": f"{step} score ({direction})", "history": history, "slices": slices})
-        return _finite({"study": name, "complete": len(complete), "varied": varied, "fixed": fixed,
+        return json_finite({"study": name, "complete": len(complete), "varied": varied, "fixed": fixed,
                         "objectives": objectives})
 
     # -- queries ------------------------------------------------------------------------------
@@ -399,7 +399,7 @@ def _study_json(s: _Study, states: dict[str, int], best: float | None, costs: di
                    objective=_objective_step(s.attrs), workflow=s.attrs.get("saber_workflow"),
                    created=s.attrs.get("saber_created"), states=states, best_value=best,
                    dag_id=s.attrs.get("saber_dag_id"), sweep=s.attrs.get("saber_sweep"))
-    return _finite({
+    return json_finite({
         "id": s.study_id, "name": s.name, "kind": row.kind, "workflow": row.workflow, "dag_id": row.dag_id,
         "sweep": row.sweep, "method": row.method, "direction": row.direction, "objective": row.objective,
         "created": row.created, "best_score": best,
@@ -510,14 +510,3 @@ def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
     """IN lists short enough for every database's bound-parameter limit."""
     for start in range(0, len(values), size):
         yield values[start:start + size]
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no NaN or Infinity: such numbers are sent as null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value

@@ -15,16 +15,22 @@ TESTED = {"apache-airflow-core": "3.3.", "apache-airflow-task-sdk": "1.3.", "cad
 _ALLOW = "SABER_ALLOW_UNTESTED"  # =1: run on other versions anyway, at one's own risk
 
 
-def check_versions() -> None:
-    """Refuse Airflow, cadwyn or cwltool versions the embedded backend was not checked against."""
+def untested(package: str, series: tuple[str, ...]) -> str | None:
+    """The installed version of ``package`` (``none`` if absent) when it starts with none of
+    ``series`` and $SABER_ALLOW_UNTESTED is not 1; None when it may be used."""
     from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        found = version(package)
+    except PackageNotFoundError:
+        found = "none"
+    return None if found.startswith(series) or os.environ.get(_ALLOW) == "1" else found
+
+
+def check_versions() -> None:
+    """Refuse Airflow, cadwyn or cwltool versions the embedded backend was not checked against."""
     for package, series in TESTED.items():
-        try:
-            found = version(package)
-        except PackageNotFoundError:
-            found = "none"
-        if not found.startswith(series) and os.environ.get(_ALLOW) != "1":
+        if (found := untested(package, (series,))) is not None:
             raise SaberError(
                 f"saber's embedded backend was checked against {package} {series}x, but {found} is "
                 f"installed: install {package}=={series}* (pip install -e . does), or set {_ALLOW}=1 "
