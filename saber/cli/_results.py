@@ -33,8 +33,9 @@ def add_parser(sub) -> None:
     p.add_argument("--format", choices=("table", "csv", "json"), default="table",
                    help="output on stdout (default: table)")
     p.add_argument("--plots", type=Path, metavar="DIR", help="also write the study's plots in DIR")
-    p.add_argument("--kind", choices=("run", "sweep", "study"), action="append",
-                   help="list only this kind (repeatable): single runs, grid sweeps, sampler studies")
+    p.add_argument("--kind", choices=("run", "sweep", "study", "manual"), action="append",
+                   help="list only this kind (repeatable): single runs, grid sweeps, sampler studies, "
+                        "runs triggered by hand in Airflow")
     p.set_defaults(func=run)
 
 

@@ -10,6 +10,7 @@ from saber.optimize._loop import (
     TrialJob,
     TrialOutcome,
     TrialRecord,
+    objective_value,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "TrialJob",
     "TrialOutcome",
     "TrialRecord",
+    "objective_value",
 ]

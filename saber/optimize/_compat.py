@@ -1,4 +1,5 @@
-"""The one Optuna internal saber touches, checked against the versions it was tested with."""
+"""The Optuna internals saber touches (a live Trial of another process's trial, the RDB
+storage's table definitions), checked against the versions it was tested with."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from importlib.metadata import version
 
 from saber.errors import SaberError
 
-__all__ = ["fail_trials", "running_trial"]
+__all__ = ["fail_trials", "optuna_tables", "running_trial"]
 
 TESTED = ("4.", "5.")  # Optuna series whose Trial(study, trial_id) and FrozenTrial._trial_id work
 
@@ -39,3 +40,11 @@ def fail_trials(storage, study_name: str, numbers: set[int], error: str) -> list
             study.tell(t.number, state=TrialState.FAIL)
             failed.append(t.number)
     return failed
+
+
+def optuna_tables() -> dict:
+    """Optuna's SQLAlchemy tables by name (studies, trials, trial_values, ...): the Studies page
+    and the results store query them directly, where Optuna's API would load every trial."""
+    from optuna.storages._rdb import models  # noqa: PLC2701 (no public schema)
+
+    return dict(models.BaseModel.metadata.tables)

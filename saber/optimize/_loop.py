@@ -21,7 +21,8 @@ from saber.optimize._encode import encodings
 from saber.optimize._unseen import UnseenSampler, param_key, space_size
 from saber.sweep import GRID_METHODS, Point, SearchSpace
 
-__all__ = ["StudySpec", "TrialJob", "StepScore", "TrialOutcome", "TrialRecord", "Optimizer", "LoopResult"]
+__all__ = ["StudySpec", "TrialJob", "StepScore", "TrialOutcome", "TrialRecord", "Optimizer", "LoopResult",
+           "objective_value"]
 
 
 @dataclass(frozen=True)
@@ -290,17 +291,7 @@ class Optimizer:
         return TrialRecord(number, job.point.params, state, value, outcome, error)
 
     def _value(self, outcome: TrialOutcome) -> tuple[float | list[float] | None, str | None]:
-        """The objective: the scored step's score (the mean over its instances if scattered);
-        for several objectives, the list of their scores."""
-        if outcome.state != "success":
-            return None, outcome.error or f"the DAG run ended {outcome.state}"
-        values = []
-        for task_id in self.spec.objectives:
-            value, error = _step_value(outcome, task_id)
-            if error is not None:
-                return None, error
-            values.append(value)
-        return (values[0] if isinstance(self.spec.objective, str) else values), None
+        return objective_value(outcome, self.spec.objective)
 
     def _settle_interrupted(self, study, jobs: list[TrialJob], recover: Recover | None,
                             records: list[TrialRecord], on_trial) -> None:
@@ -369,6 +360,21 @@ class Optimizer:
                 seen.add(_key(params))
                 out.append(params)
         return out
+
+
+def objective_value(outcome: TrialOutcome, objective: str | tuple[str, ...] | list[str]
+                    ) -> tuple[float | list[float] | None, str | None]:
+    """A trial's value: the scored step's score (the mean over its instances if scattered); for
+    several objectives, the list of their scores. Or None and why there is none."""
+    if outcome.state != "success":
+        return None, outcome.error or f"the DAG run ended {outcome.state}"
+    values = []
+    for task_id in ((objective,) if isinstance(objective, str) else objective):
+        value, error = _step_value(outcome, task_id)
+        if error is not None:
+            return None, error
+        values.append(value)
+    return (values[0] if isinstance(objective, str) else values), None
 
 
 def _step_value(outcome: TrialOutcome, task_id: str) -> tuple[float | None, str | None]:

@@ -5,10 +5,11 @@ Importable at DAG-parse time: no cwltool, no Airflow.
 
 from saber.plan._refs import REF_PREFIX, SCATTER_SUFFIX, SECRETS_CLASS, is_ref, plan_upstreams, secret_names
 from saber.plan._types import PLAN_TAG, PLAN_VERSION, Plan, Step, plan_digest
-from saber.plan._wire import CONF_KEY, check_conf, conf_inputs, run_conf, unwire, wire_safe
+from saber.plan._wire import CONF_KEY, STUDY_KEY, check_conf, conf_inputs, run_conf, unwire, wire_safe
 
 __all__ = [
     "CONF_KEY",
+    "STUDY_KEY",
     "PLAN_TAG",
     "PLAN_VERSION",
     "Plan",

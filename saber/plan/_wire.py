@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from saber.errors import InputError
 
-__all__ = ["CONF_KEY", "check_conf", "conf_inputs", "run_conf", "unwire", "wire_safe"]
+__all__ = ["CONF_KEY", "STUDY_KEY", "check_conf", "conf_inputs", "run_conf", "unwire", "wire_safe"]
 
 CONF_KEY = "__saber"  # saber's own part of a DAG run's conf: sweep id, point, step overrides
+# The one key a person adds to a hand-triggered run's conf: the study its score is recorded in
+# (default "<dag_id>-manual"). Runs saber makes name theirs in CONF_KEY's part.
+STUDY_KEY = "saber_study"
 
 
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
@@ -54,7 +57,7 @@ def run_conf(inputs: dict, saber: dict) -> dict:
 
 def conf_inputs(conf: dict) -> dict:
     """The workflow inputs a run's conf carries (the inverse of ``run_conf``)."""
-    inputs = {k: v for k, v in conf.items() if k != CONF_KEY}
+    inputs = {k: v for k, v in conf.items() if k not in (CONF_KEY, STUDY_KEY)}
     inputs.update(unwire((conf.get(CONF_KEY) or {}).get("inputs", {})))
     return inputs
 
@@ -63,7 +66,7 @@ def check_conf(conf: dict, plan: dict) -> None:
     """A conf made for this DAG names only its workflow inputs (and saber's own part): a key that
     is no input is a typo that would otherwise be silently ignored."""
     known = [i["id"] for i in plan["inputs"]]
-    unknown = sorted(k for k in conf if k != CONF_KEY and k not in known)
+    unknown = sorted(k for k in conf if k not in (CONF_KEY, STUDY_KEY) and k not in known)
     unknown += sorted(k for k in (conf.get(CONF_KEY) or {}).get("inputs", {}) if k not in known)
     if unknown:
         raise InputError(f"the DAG run's conf names {', '.join(repr(k) for k in unknown)}, which "

@@ -68,7 +68,10 @@ class StudyRow:
     @property
     def kind(self) -> str:
         """What the user ran: ``run`` (one point: no sweep file), ``sweep`` (every point of a
-        grid) or ``study`` (a sampler chose the trials from the scores)."""
+        grid), ``study`` (a sampler chose the trials from the scores) or ``manual`` (DAG runs
+        triggered by hand in Airflow)."""
+        if self.method == "manual":
+            return "manual"
         if not self.sweep and self.n_trials <= 1:
             return "run"
         return "sweep" if self.method in GRID_METHODS else "study"

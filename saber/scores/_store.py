@@ -121,6 +121,21 @@ class ResultsStore:
         with self._engine.begin() as conn:
             conn.execute(scores_table.insert().values(**row))
 
+    def has_run(self, study: str, run_id: str) -> bool:
+        """Whether a trial of ``study`` was run by DAG run ``run_id`` (one query, whatever the
+        study's size: Optuna's API would load every trial)."""
+        from saber.optimize._compat import optuna_tables
+
+        t = optuna_tables()
+        studies, trials, attrs = t["studies"], t["trials"], t["trial_user_attributes"]
+        query = (sa.select(sa.func.count()).select_from(attrs)
+                 .join(trials, trials.c.trial_id == attrs.c.trial_id)
+                 .join(studies, studies.c.study_id == trials.c.study_id)
+                 .where(studies.c.study_name == study, attrs.c.key == "saber_run_id",
+                        attrs.c.value_json == json.dumps(run_id)))
+        with self._engine.connect() as conn:
+            return bool(conn.execute(query).scalar())
+
     def scores(self, study: str) -> list[Score]:
         """Every score recorded for ``study``, oldest first."""
         query = (sa.select(scores_table).where(scores_table.c.study == study)

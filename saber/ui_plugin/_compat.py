@@ -43,7 +43,8 @@ def user_dependency() -> Any:
 
 
 def optuna_tables() -> dict[str, Any]:
-    """Optuna's SQLAlchemy tables by name (studies, trials, trial_values, ...)."""
-    from optuna.storages._rdb import models  # noqa: PLC2701 (no public schema)
+    """Optuna's table definitions (saber.optimize._compat's, imported here only when used:
+    every Airflow process loads the plugin, and the optimizer package is not light)."""
+    from saber.optimize._compat import optuna_tables as tables
 
-    return dict(models.BaseModel.metadata.tables)
+    return tables()

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from saber.errors import SaberError
+from saber.ui_plugin import _listener
 from saber.ui_plugin._compat import AirflowPlugin
 
 __all__ = ["SaberPlugin"]
@@ -22,6 +23,8 @@ class SaberPlugin(AirflowPlugin):
     # The UI shows href (relative to its base URL) in an iframe at /plugin/saber.
     external_views = [{"name": "Studies", "href": "saber/", "destination": "nav", "url_route": "saber",
                        "category": "browse"}]
+    # A scored run triggered by hand (Trigger form, REST API) is recorded as a trial when it ends.
+    listeners = [_listener]
 
     @property
     def fastapi_apps(self) -> list[dict[str, Any]]:  # type: ignore[override]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -42,24 +43,7 @@ def test_ui_shows_runs_made_by_saber_run(saber_home, tmp_path):
     assert result.returncode == 0, result.stderr
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
 
-    port = _free_port()
-    ui = subprocess.Popen([sys.executable, "-m", "saber", "ui", "--port", str(port)], cwd=ROOT,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          env=os.environ.copy(), start_new_session=True)
-    try:
-        first = ui.stdout.readline()
-        assert f"http://127.0.0.1:{port}/" in first and "admin" in first
-        password = first.rsplit("password: ", 1)[1].rstrip(")\n")
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                _request(f"{base}/api/v2/monitor/health")
-                break
-            except OSError:
-                assert ui.poll() is None, "saber ui exited"
-                assert time.monotonic() < deadline, "the UI did not come up in 120 s"
-                time.sleep(1)
+    with running_ui() as (base, password):
         token = _request(f"{base}/auth/token", {"username": "admin", "password": password})["access_token"]
         runs = _request(f"{base}/api/v2/dags/{summary['dag_id']}/dagRuns?limit=100", token=token)
         ours = {r["dag_run_id"]: r for r in runs["dag_runs"]}
@@ -89,6 +73,76 @@ def test_ui_shows_runs_made_by_saber_run(saber_home, tmp_path):
         xcom = _request(f"{dag}/dagRuns/by_hand/taskInstances/shout/xcomEntries/return_value?map_index=0",
                         token=token)
         assert "hand? x 1" in json.dumps(xcom)
+
+
+def test_a_scored_run_triggered_by_hand_becomes_a_trial(saber_home, tmp_path):
+    """The scheduler `saber ui` starts records a hand-triggered run of a scored DAG (the
+    listener of saber's plugin): in <dag_id>-manual, or in the study the conf names."""
+    sweep = tmp_path / "sweep.yml"
+    sweep.write_text("x: [0.2, 0.4]\n")
+    result = run_saber("run", str(DATA / "cwl" / "quadratic.cwl"), str(sweep), "--study", "by-saber",
+                       "--outdir", str(tmp_path / "o"))
+    assert result.returncode == 0, result.stderr
+    dag_id = json.loads((tmp_path / "o" / "summary.json").read_text())["dag_id"]
+
+    with running_ui() as (base, password):
+        token = _request(f"{base}/auth/token", {"username": "admin", "password": password})["access_token"]
+        dag = f"{base}/api/v2/dags/{dag_id}"
+        req = urllib.request.Request(dag, data=b'{"is_paused": false}', method="PATCH",
+                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+        urllib.request.urlopen(req, timeout=10).close()
+        confs = {"hand_1": {"x": 0.5}, "hand_2": {"x": 3.0},  # fails: above fail_above
+                 "hand_3": {"x": 0.6, "saber_study": "by-saber"}}
+        for run_id, conf in confs.items():
+            _request(f"{dag}/dagRuns", {"logical_date": None, "dag_run_id": run_id, "conf": conf}, token=token)
+        deadline = time.monotonic() + 240
+        ended = {}
+        while len(ended) < len(confs):
+            assert time.monotonic() < deadline, f"hand runs not all ended after 240 s: {ended}"
+            time.sleep(2)
+            for run_id in confs:
+                state = _request(f"{dag}/dagRuns/{run_id}", token=token)
+                if state["state"] in ("success", "failed"):
+                    ended[run_id] = state
+        assert {r: s["state"] for r, s in ended.items()} == {"hand_1": "success", "hand_2": "failed",
+                                                           "hand_3": "success"}
+        assert ended["hand_1"]["note"] == f"saber study {dag_id}-manual, trial 0: quadratic score 0.99"
+
+    manual = json.loads(run_saber("results", f"{dag_id}-manual", "--format", "json").stdout)
+    trials = {t["run_id"]: t for t in manual["trials"]}
+    assert trials["hand_1"]["state"] == "COMPLETE" and trials["hand_1"]["score"] == pytest.approx(0.99)
+    assert trials["hand_1"]["params"] == {"x": 0.5, "fail_above": 2.0}
+    assert trials["hand_2"]["state"] == "FAIL" and "quadratic" in trials["hand_2"]["error"]
+    named = json.loads(run_saber("results", "by-saber", "--format", "json").stdout)
+    assert len(named["trials"]) == 3 and named["best"]["score"] == pytest.approx(1.0)
+    assert named["trials"][-1]["run_id"] == "hand_3"
+    listed = json.loads(run_saber("results", "--kind", "manual", "--format", "json").stdout)
+    assert [s["name"] for s in listed["studies"]] == [f"{dag_id}-manual"]
+
+
+@contextlib.contextmanager
+def running_ui():
+    """`saber ui` on a free port, up and answering: yields (base URL, admin password); stopped
+    with its whole process group at the end."""
+    port = _free_port()
+    ui = subprocess.Popen([sys.executable, "-m", "saber", "ui", "--port", str(port)], cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          env=os.environ.copy(), start_new_session=True)
+    try:
+        first = ui.stdout.readline()
+        assert f"http://127.0.0.1:{port}/" in first and "admin" in first
+        password = first.rsplit("password: ", 1)[1].rstrip(")\n")
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                _request(f"{base}/api/v2/monitor/health")
+                break
+            except OSError:
+                assert ui.poll() is None, "saber ui exited"
+                assert time.monotonic() < deadline, "the UI did not come up in 120 s"
+                time.sleep(1)
+        yield base, password
     finally:
         os.killpg(ui.pid, signal.SIGTERM)
         ui.wait(timeout=60)

@@ -55,6 +55,12 @@ def new_session():
     return settings.Session()
 
 
+def own_session():
+    """A session of its own, not the thread's scoped one: inside the scheduler's loop (a
+    listener) that one holds the loop's transaction, which must not be committed by anyone else."""
+    return settings.Session.session_factory()
+
+
 def base_log_folder() -> Path:
     return Path(conf.get("logging", "base_log_folder"))
 
