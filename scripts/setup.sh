@@ -15,6 +15,9 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_pkgs+=(postgres
 # Redis, the broker of a CeleryExecutor deployment (scripts/airflow-deployment.sh EXECUTOR=celery,
 # tests/celery_deployment.py): only the binary is used, each deployment starts its own server.
 command -v redis-server >/dev/null || need_pkgs+=(redis-server)
+# Headless Chromium and its WebDriver: the Studies page's browser test and bench/p11 drive them.
+[ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
+[ -x /usr/bin/chromedriver ] || need_pkgs+=(chromium-driver)
 if ((${#need_pkgs[@]})); then
   log "installing Debian packages: ${need_pkgs[*]}"
   apt-get update -qq

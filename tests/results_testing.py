@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from saber.scores import ResultsStore
 
-__all__ = ["ERROR", "SIGMAS", "T0", "TRIALS", "write_study"]
+__all__ = ["ERROR", "SIGMAS", "T0", "TRIALS", "write_plain_sweep", "write_study"]
 
 # The sampler sees sigma as an index into these choices (an encoded value); saber_params holds
 # the value itself, which is what reports must show.
@@ -61,3 +61,20 @@ def _add_trials(study, store: ResultsStore, name: str) -> None:
     running = study.ask()
     running.set_user_attr("saber_params", {"threshold": 0.9, "sigma": SIGMAS[1]})
     study.enqueue_trial({"threshold": 1.0, "sigma": 2})
+
+
+def write_plain_sweep(store: ResultsStore, name: str = "echoes") -> str:
+    """A plain sweep (no scored step) as `saber run` records one: a point done, one failed,
+    one running."""
+    from saber.backends import RunOutcome, StepRecord
+    from saber.runs._record import SweepRecord
+
+    record = SweepRecord(store, name, {"saber_workflow": "workflows/echo.cwl", "saber_dag_id": "echo",
+                                       "saber_sweep": "sweeps/echo.yml", "saber_method": "grid"})
+    step = StepRecord(task_id="echo", state="success", container_s=1.5)
+    record.finished(0, {"message": "a"}, RunOutcome(run_id=f"{name}_p0000", state="success", wall_s=3.0,
+                                                    steps=[step]))
+    record.finished(1, {"message": "b"}, RunOutcome(run_id=f"{name}_p0001", state="failed", wall_s=4.0,
+                                                    error="step 'echo' failed: no"))
+    record.started(2, {"message": "c"}, f"{name}_p0002")
+    return name

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -154,3 +156,42 @@ def say_script(root: Path, group: str, word: str) -> None:
 def local_base_env() -> dict[str, str]:
     """BASE_IMAGE for image builds that must not reach a registry: the local Debian stand-in."""
     return {"BASE_IMAGE": os.environ.get("BASE_IMAGE") or "saber/debian-python:bookworm"}
+
+
+@contextlib.contextmanager
+def saber_ui() -> Iterator[tuple[str, str]]:
+    """`saber ui` on a free port over the session's home, up and answering: (base URL, admin
+    password); its whole process group is stopped afterwards, whatever happened."""
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "saber", "ui", "--port", str(port)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=os.environ.copy(), start_new_session=True)
+    try:
+        first = proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}/" in first and "admin" in first, first
+        password = first.rsplit("password: ", 1)[1].rstrip(")\n")
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/v2/monitor/health", timeout=5).close()
+                break
+            except OSError:
+                assert proc.poll() is None, "saber ui exited"
+                assert time.monotonic() < deadline, "the UI did not come up in 120 s"
+                time.sleep(1)
+        yield base, password
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)

@@ -96,7 +96,9 @@ def _print_report(report, fmt: str, out: Console) -> None:
     else:
         out.print(_trials_table(report))
         best = report.best
-        if report.n_objectives > 1:
+        if report.n_objectives == 0:
+            out.print("best: none, a plain sweep (its workflow has no scored step)", markup=False)
+        elif report.n_objectives > 1:
             out.print(f"best: none, each of the {report.n_objectives} scored steps is an objective (name one "
                       "with sampler.objective for a single best)", markup=False)
         else:
@@ -112,10 +114,14 @@ def _trials_table(report) -> Table:
     scores = report.step_labels if several else ["score"]
     others = [] if several else [label for label in report.step_labels
                                  if label != objective and not label.startswith(f"{objective}[")]
-    goal = f"{report.direction.split(',')[0]} each of {objective}" if several else \
-        f"{report.direction} {objective or 'score'}"
+    if not report.n_objectives:  # a plain sweep: no score column at all
+        scores, goal = [], "plain sweep, no score"
+    elif several:
+        goal = f"{report.direction.split(',')[0]} each of {objective}"
+    else:
+        goal = f"{report.direction} {objective or 'score'}"
     table = Table(title=escape(f"study {report.study}: {goal}" + (f" ({report.method})" if report.method else "")),
-                  caption=None if several else "* best trial")
+                  caption="* best trial" if report.n_objectives == 1 else None)
     for column in ("#", "parameters", *scores, "state", "start", "duration s", "container s"):
         table.add_column(escape(column), justify="right" if column in ("#", *scores, "duration s", "container s")
                          else "left")
@@ -124,7 +130,7 @@ def _trials_table(report) -> Table:
     colours = {"COMPLETE": "green", "FAIL": "red", "RUNNING": "yellow", "WAITING": "dim"}
     best = report.best.number if report.best else None
     for t in report.trials:
-        values = [_num(t.steps.get(label)) for label in scores] if several else [_num(t.score)]
+        values = [_num(t.steps.get(label)) for label in scores] if several or not scores else [_num(t.score)]
         cells = [f"[bold]{t.number}*[/]" if t.number == best else str(t.number),
                  escape(", ".join(f"{k}={json.dumps(v)}" for k, v in t.params.items())), *values,
                  f"[{colours.get(t.state, 'default')}]{t.state}[/]" + (escape(f": {t.error}") if t.error else ""),

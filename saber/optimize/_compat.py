@@ -1,15 +1,14 @@
-"""The Optuna internals saber touches (a live Trial of another process's trial, the RDB
-storage's table definitions), checked against the versions it was tested with."""
+"""The one Optuna internal the optimizer touches, checked against the versions it was tested with
+(the results store's, its table definitions, are in saber.scores._compat)."""
 
 from __future__ import annotations
 
 from importlib.metadata import version
 
 from saber.errors import SaberError
+from saber.scores._compat import TESTED  # Trial(study, trial_id), FrozenTrial._trial_id: checked too
 
-__all__ = ["fail_trials", "optuna_tables", "running_trial"]
-
-TESTED = ("4.", "5.")  # Optuna series whose Trial(study, trial_id) and FrozenTrial._trial_id work
+__all__ = ["TESTED", "fail_trials", "running_trial"]
 
 
 def running_trial(study, frozen):
@@ -41,10 +40,3 @@ def fail_trials(storage, study_name: str, numbers: set[int], error: str) -> list
             failed.append(t.number)
     return failed
 
-
-def optuna_tables() -> dict:
-    """Optuna's SQLAlchemy tables by name (studies, trials, trial_values, ...): the Studies page
-    and the results store query them directly, where Optuna's API would load every trial."""
-    from optuna.storages._rdb import models  # noqa: PLC2701 (no public schema)
-
-    return dict(models.BaseModel.metadata.tables)

@@ -19,6 +19,7 @@ from typing import Any
 from saber.errors import InputError
 from saber.optimize._encode import encodings
 from saber.optimize._unseen import UnseenSampler, param_key, space_size
+from saber.scores._report import unscored
 from saber.sweep import GRID_METHODS, Point, SearchSpace
 
 __all__ = ["StudySpec", "TrialJob", "StepScore", "TrialOutcome", "TrialRecord", "Optimizer", "LoopResult",
@@ -127,21 +128,26 @@ class Optimizer:
     def _study(self):
         import optuna
 
-        existing = {s.study_name: s for s in optuna.get_all_study_summaries(self.storage)}
-        sampler = self._sampler(existing[self.spec.name].n_trials if self.spec.name in existing else 0)
+        # Not optuna.get_all_study_summaries: it reads every study's trials, and takes the best
+        # of a plain sweep's valueless ones (a TypeError).
+        storage = optuna.storages.get_storage(self.storage)  # a URL becomes a storage once
+        old = _existing(storage, self.spec.name)
+        sampler = self._sampler(old.n_trials if old else 0)
         wanted = [optuna.study.StudyDirection.MAXIMIZE if self.spec.direction == "maximize"
                   else optuna.study.StudyDirection.MINIMIZE] * len(self.spec.objectives)
-        if self.spec.name in existing:
-            old = existing[self.spec.name]
+        if old is not None:
+            if unscored(old.user_attrs):
+                raise InputError(f"study '{self.spec.name}' is a plain sweep (no scored step), not a study to "
+                                 "optimize; give another --study name")
             if list(old.directions) != wanted:
                 raise InputError(f"study '{self.spec.name}' was created to {_goal(old.directions)}, not "
                                  f"{_goal(wanted)}; give another --study name", field="sampler.direction")
             if old.user_attrs.get("saber_dag_id") not in (None, self.spec.attrs.get("saber_dag_id")):
                 raise InputError(f"study '{self.spec.name}' belongs to workflow "
                                  f"{old.user_attrs.get('saber_workflow')}; give another --study name")
-        study = optuna.create_study(study_name=self.spec.name, storage=self.storage, sampler=sampler,
+        study = optuna.create_study(study_name=self.spec.name, storage=storage, sampler=sampler,
                                     directions=wanted, load_if_exists=True)
-        if self.spec.name not in existing:
+        if old is None:
             objective = self.spec.objective if isinstance(self.spec.objective, str) else list(self.spec.objective)
             attrs = {"saber_method": self.spec.method, "saber_objective": objective,
                      "saber_created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -388,6 +394,23 @@ def _step_value(outcome: TrialOutcome, task_id: str) -> tuple[float | None, str 
     if not math.isfinite(value):
         return None, f"step '{task_id}' scored {value}"
     return value, None
+
+
+@dataclass(frozen=True)
+class _Existing:
+    directions: list[Any]
+    user_attrs: dict[str, Any]
+    n_trials: int
+
+
+def _existing(storage, name: str) -> _Existing | None:
+    """A study already in ``storage`` under ``name``, as much of it as the loop checks."""
+    try:
+        study_id = storage.get_study_id_from_name(name)
+    except KeyError:
+        return None
+    return _Existing(list(storage.get_study_directions(study_id)), storage.get_study_user_attrs(study_id),
+                     storage.get_n_trials(study_id))
 
 
 def _goal(directions) -> str:

@@ -90,15 +90,19 @@ def record_hand_run(store, run: HandRun) -> tuple[str, int] | None:
 
 def _study(store, name: str, plan: dict, scored: list[str]):
     """The study to add to: an existing one of this DAG, or a new one (maximize each scored
-    step, the sweep files' default); None if the name belongs to another workflow's study."""
+    step, the sweep files' default); None if the name belongs to another workflow's study or
+    to a plain sweep (its trials have no scores)."""
     import optuna
+
+    from saber.scores import unscored
 
     try:
         study = optuna.load_study(study_name=name, storage=store.storage)
     except KeyError:
         study = None
     if study is not None:
-        return study if study.user_attrs.get("saber_dag_id") in (None, plan["dag_id"]) else None
+        attrs = study.user_attrs
+        return study if attrs.get("saber_dag_id") in (None, plan["dag_id"]) and not unscored(attrs) else None
     study = optuna.create_study(study_name=name, storage=store.storage, load_if_exists=True,
                                 directions=["maximize"] * len(scored))
     objective = scored[0] if len(scored) == 1 else scored

@@ -6,10 +6,11 @@ import json
 import secrets
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from saber.backends import Backend, RunProgress, RunRequest, RunState
 from saber.errors import InputError
@@ -17,6 +18,9 @@ from saber.runs._batch import close_backend, run_batch
 from saber.runs._boot import boot
 from saber.runs._points import BATCH, Points
 from saber.runs._uploads import input_uploader
+
+if TYPE_CHECKING:
+    from saber.runs._record import SweepRecord
 
 __all__ = ["RunSpec", "PointResult", "Summary", "check_files", "compile_workflow", "prepare_points", "run_sweep"]
 
@@ -323,16 +327,18 @@ def _run_points(plan: dict, spec: RunSpec, sweep_id: str, points: Points, backen
     batch = (load_sweep(spec.sweep).batch_size if spec.sweep else None) or BATCH
     results: list[PointResult] = []
     tally = _Tally(on_progress)
-    for prepared in points.batches(batch):
-        states: dict[str, RunState] = {}
-        if spec.sweep_id:  # a name given again resumes that sweep: what succeeded is kept
-            prepared, states = _resume(backend, prepared)
-        requests = [req for _, req in prepared if req.run_id not in states]
-        for i in range(0, len(requests), batch):
-            states.update(run_batch(backend, requests[i:i + batch], tally.show))
-        batch_results = _collect(backend, prepared, states, outdir, spec.download)
-        tally.add(batch_results)
-        results.extend(batch_results)
+    with _recorded(plan, spec, sweep_id) as record:
+        for prepared in points.batches(batch):
+            states: dict[str, RunState] = {}
+            if spec.sweep_id:  # a name given again resumes that sweep: what succeeded is kept
+                prepared, states = _resume(backend, prepared)
+            requests = [req for _, req in prepared if req.run_id not in states]
+            show = tally.show if record is None else record.watching(backend, prepared, tally.show)
+            for i in range(0, len(requests), batch):
+                states.update(run_batch(backend, requests[i:i + batch], show))
+            batch_results = _collect(backend, prepared, states, outdir, spec.download, record)
+            tally.add(batch_results)
+            results.extend(batch_results)
     return Summary(workflow=str(spec.workflow), dag_id=plan["dag_id"], sweep_id=sweep_id, outdir=outdir,
                    points=results, seconds=time.monotonic() - started)
 
@@ -410,8 +416,29 @@ def _resume(backend: Backend, prepared: list) -> tuple[list, dict[str, RunState]
     return [(point, chosen[i]) for i, (point, _) in enumerate(prepared)], kept
 
 
+@contextmanager
+def _recorded(plan: dict, spec: RunSpec, sweep_id: str) -> Iterator[SweepRecord | None]:
+    """A sweep's record in the results store (None for a single run: no sweep file); the runs
+    it leaves unfinished, interrupted or failing, are recorded as failed."""
+    from saber.runs._record import SweepRecord
+    from saber.scores import ResultsStore, results_url
+    from saber.sweep import load_sweep
+
+    if spec.sweep is None:
+        yield None
+        return
+    with ResultsStore(results_url()) as store:
+        record = SweepRecord(store, sweep_id, {
+            "saber_workflow": str(Path(spec.workflow).resolve()), "saber_dag_id": plan["dag_id"],
+            "saber_sweep": str(Path(spec.sweep).resolve()), "saber_method": load_sweep(spec.sweep).method})
+        try:
+            yield record
+        finally:
+            record.abandon()
+
+
 def _collect(backend: Backend, prepared, states: dict[str, RunState], outdir: Path,
-             download: bool = True) -> list[PointResult]:
+             download: bool = True, record: SweepRecord | None = None) -> list[PointResult]:
     from saber.runs._outputs import export_outputs
 
     results = []
@@ -419,6 +446,8 @@ def _collect(backend: Backend, prepared, states: dict[str, RunState], outdir: Pa
         state = states.get(req.run_id, "failed")
         outputs = None
         outcome = backend.outcome(req.run_id)
+        if record is not None:
+            record.finished(point.index, point.params, outcome)
         if state == "success":
             outputs = export_outputs(backend.outputs(req.run_id), outdir / f"point-{point.index:04d}",
                                      download=download)

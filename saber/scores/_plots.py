@@ -41,7 +41,12 @@ def write_plots(study: optuna.Study, folder: Path) -> PlotFiles:
     matplotlib.use("Agg")
     from optuna.trial import TrialState
 
+    from saber.scores._report import unscored
+
     out = PlotFiles()
+    if unscored(study.user_attrs):
+        out.skipped.append(f"no plots: '{study.study_name}' is a plain sweep (its workflow has no scored step)")
+        return out
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not complete:
         out.skipped.append(f"no plots: study '{study.study_name}' has no complete trial yet")

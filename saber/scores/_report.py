@@ -4,6 +4,10 @@ Reads the conventions the optimizer writes with: study user_attrs ``saber_method
 ``saber_objective``, ...; trial user_attrs ``saber_params`` (the values as the user wrote them,
 preferred over ``trial.params``, which may hold encoded values), ``saber_run_id``,
 ``saber_wall_s``, ``saber_container_s`` and ``saber_error``.
+
+A plain sweep (a workflow with no scored step) is a study too, marked by the study user_attr
+``saber_kind`` = ``"sweep"`` (PLAIN_SWEEP): its one direction is Optuna's placeholder, its
+trials have no values (COMPLETE or FAIL as their runs ended), and it has no best trial.
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
 
-__all__ = ["Score", "StudyReport", "StudyRow", "TrialRow", "build_report", "json_finite", "report_csv", "report_json",
-           "study_row"]
+__all__ = ["PLAIN_SWEEP", "Score", "StudyReport", "StudyRow", "TrialRow", "build_report", "json_finite", "report_csv",
+           "report_json", "study_row", "unscored"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,12 @@ class Score:
 
 
 GRID_METHODS = ("grid", "batch-grid")  # every point of the space runs, whatever the scores
+PLAIN_SWEEP = ("saber_kind", "sweep")  # the study user_attr (key, value) marking a plain sweep
+
+
+def unscored(user_attrs: Mapping[str, Any]) -> bool:
+    """Whether a study's attributes mark it a plain sweep: no objective, no direction, no best."""
+    return user_attrs.get(PLAIN_SWEEP[0]) == PLAIN_SWEEP[1]
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,7 @@ class StudyRow:
     best_value: float | None
     dag_id: str | None = None
     sweep: str | None = None  # the sweep file it was started with
+    scored: bool = True  # False: a plain sweep, its points run with no score
 
     @property
     def n_trials(self) -> int:
@@ -68,8 +79,10 @@ class StudyRow:
     @property
     def kind(self) -> str:
         """What the user ran: ``run`` (one point: no sweep file), ``sweep`` (every point of a
-        grid), ``study`` (a sampler chose the trials from the scores) or ``manual`` (DAG runs
-        triggered by hand in Airflow)."""
+        grid, or a plain sweep's points), ``study`` (a sampler chose the trials from the scores)
+        or ``manual`` (DAG runs triggered by hand in Airflow)."""
+        if not self.scored:
+            return "sweep"
         if self.method == "manual":
             return "manual"
         if not self.sweep and self.n_trials <= 1:
@@ -107,7 +120,7 @@ class StudyReport:
     created: str | None
     trials: list[TrialRow]
     best: TrialRow | None  # None for several objectives: no trial is best at all of them
-    n_objectives: int = 1  # several: each scored step's score is an objective (no sampler.objective)
+    n_objectives: int = 1  # several: each scored step's score is an objective (no sampler.objective); 0: a plain sweep
 
     @property
     def param_labels(self) -> list[str]:
@@ -125,17 +138,21 @@ def study_row(study: Any, trials: Sequence[FrozenTrial]) -> StudyRow:
     states: dict[str, int] = {}
     for t in trials:
         states[t.state.name] = states.get(t.state.name, 0) + 1
-    best = _best(study.directions, trials)
-    return StudyRow(name=study.study_name, direction=_direction(study.directions),
+    scored = not unscored(attrs)
+    directions = study.directions if scored else []
+    best = _best(directions, trials)
+    return StudyRow(name=study.study_name, direction=_direction(directions),
                     method=attrs.get("saber_method"), objective=_objective(attrs),
                     workflow=attrs.get("saber_workflow"), created=attrs.get("saber_created"),
                     states=states, best_value=None if best is None else best.value,
-                    dag_id=attrs.get("saber_dag_id"), sweep=attrs.get("saber_sweep"))
+                    dag_id=attrs.get("saber_dag_id"), sweep=attrs.get("saber_sweep"), scored=scored)
 
 
 def build_report(name: str, directions: Sequence[StudyDirection], user_attrs: Mapping[str, Any],
                  trials: Sequence[FrozenTrial], scores: Sequence[Score]) -> StudyReport:
     """The report of study ``name`` from Optuna's view of it and saber's step scores."""
+    if unscored(user_attrs):
+        directions = []  # Optuna's placeholder direction is not the user's
     steps: dict[int, dict[str, float | None]] = {}
     for s in scores:  # oldest first: a step scored again (a retried run) keeps its latest score
         steps.setdefault(s.trial_number, {})[s.label] = s.score

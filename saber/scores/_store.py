@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from saber.errors import InputError, SaberError
+from saber.scores._compat import optuna_tables
 from saber.scores._report import Score, StudyReport, StudyRow, build_report, study_row
 
 if TYPE_CHECKING:
@@ -124,8 +125,6 @@ class ResultsStore:
     def has_run(self, study: str, run_id: str) -> bool:
         """Whether a trial of ``study`` was run by DAG run ``run_id`` (one query, whatever the
         study's size: Optuna's API would load every trial)."""
-        from saber.optimize._compat import optuna_tables
-
         t = optuna_tables()
         studies, trials, attrs = t["studies"], t["trials"], t["trial_user_attributes"]
         query = (sa.select(sa.func.count()).select_from(attrs)

@@ -23,7 +23,7 @@ def check_versions() -> None:
     # every Airflow process that loads plugins (scheduler, workers) would pay for.
     from saber.backends.embedded._versions import TESTED as AIRFLOW_TESTED
     from saber.backends.embedded._versions import untested
-    from saber.optimize._compat import TESTED as OPTUNA_TESTED
+    from saber.scores._compat import TESTED as OPTUNA_TESTED
 
     wanted = {"apache-airflow-core": (AIRFLOW_TESTED["apache-airflow-core"],), "optuna": OPTUNA_TESTED}
     for package, series in wanted.items():
@@ -43,8 +43,8 @@ def user_dependency() -> Any:
 
 
 def optuna_tables() -> dict[str, Any]:
-    """Optuna's table definitions (saber.optimize._compat's, imported here only when used:
-    every Airflow process loads the plugin, and the optimizer package is not light)."""
-    from saber.optimize._compat import optuna_tables as tables
+    """Optuna's table definitions (saber.scores._compat's, imported here only when used:
+    every Airflow process loads the plugin, and the scores package is not light)."""
+    from saber.scores._compat import optuna_tables as tables
 
     return tables()

@@ -21,16 +21,17 @@ from urllib.parse import quote
 import sqlalchemy as sa
 
 from saber.errors import InputError
-from saber.scores._report import StudyRow, json_finite
+from saber.scores._report import PLAIN_SWEEP, StudyRow, json_finite, unscored
 from saber.scores._store import scores_table
 from saber.ui_plugin._compat import optuna_tables
+from saber.ui_plugin._plotdata import Row, importance, parallel
 
 __all__ = ["MAX_LIMIT", "NoStudy", "StoreReader", "airflow_links", "read_only_url"]
 
 MAX_LIMIT = 500  # trials in one page: a bigger page is slower to draw than to page through
 _UTC = timezone.utc  # noqa: UP017 (Python 3.10)
 _STUDY_ATTRS = ("saber_workflow", "saber_dag_id", "saber_method", "saber_objective", "saber_created",
-                "saber_sweep")
+                "saber_sweep", PLAIN_SWEEP[0])
 _TRIAL_ATTRS = ("saber_run_id", "saber_wall_s", "saber_container_s", "saber_error")
 _COLUMNS = ("number", "state", "score", "start", "duration", "container")  # sortable, besides param:/step:
 
@@ -56,7 +57,7 @@ def read_only_url(url: str) -> str | None:
 class _Study:
     study_id: int
     name: str
-    directions: list[str]  # "maximize"/"minimize" by objective
+    directions: list[str]  # "maximize"/"minimize" by objective; none for a plain sweep
     attrs: dict[str, Any]
 
 
@@ -155,9 +156,10 @@ class StoreReader:
     # -- plot data ----------------------------------------------------------------------------
 
     def plots(self, name: str) -> dict[str, Any]:
-        """Per objective: the optimization history with its running best and, per parameter
-        that varies across the complete trials, its (value, score) pairs; parameters with one
-        value are named as fixed inputs, not plotted."""
+        """Per objective: the optimization history with its running best, per parameter that
+        varies across the complete trials its (value, score) pairs, the parameters' importance
+        and parallel coordinates (_plotdata); parameters with one value are named as
+        fixed inputs, not plotted."""
         conn = self._connect()
         if conn is None:
             raise NoStudy(f"no study named '{name}'")
@@ -202,10 +204,14 @@ class StoreReader:
                         slices[p]["x"].append(params[trial_id][p])
                         slices[p]["y"].append(value)
                         slices[p]["number"].append(numbers[trial_id])
-            objectives.append({"step": step, "direction": direction,
-                               "axis": f"{step} score ({direction})", "history": history, "slices": slices})
-        return json_finite({"study": name, "complete": len(complete), "varied": varied, "fixed": fixed,
-                        "objectives": objectives})
+            axis = f"{step} score ({direction})"
+            rows = [Row(numbers[i], params.get(i, {}), scored[i][index]) for i in complete
+                    if scored[i].get(index) is not None and math.isfinite(scored[i][index])]
+            objectives.append({"step": step, "direction": direction, "axis": axis, "history": history,
+                               "slices": slices, "importance": importance(rows, varied, direction),
+                               "parallel": parallel(rows, varied, direction, axis)})
+        return json_finite({"study": name, "scored": bool(study.directions), "complete": len(complete),
+                            "varied": varied, "fixed": fixed, "objectives": objectives})
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -242,7 +248,9 @@ class StoreReader:
                 sa.select(sd.c.study_id, sd.c.direction).where(*_in(sd.c.study_id, ids, name))
                 .order_by(sd.c.study_id, sd.c.objective)):
             directions.setdefault(study_id, []).append(_name(direction).lower())
-        return {i: _Study(i, names[i], directions.get(i, ["minimize"]), attrs.get(i, {})) for i in ids}
+        # A plain sweep's one direction is Optuna's placeholder: it has no objective.
+        return {i: _Study(i, names[i], [] if unscored(attrs.get(i, {})) else directions.get(i, ["minimize"]),
+                          attrs.get(i, {})) for i in ids}
 
     def _one_study(self, conn: sa.engine.Connection, name: str) -> _Study:
         if not sa.inspect(conn).has_table("studies"):
@@ -398,7 +406,8 @@ def _study_json(s: _Study, states: dict[str, int], best: float | None, costs: di
     row = StudyRow(name=s.name, direction=",".join(s.directions), method=s.attrs.get("saber_method"),
                    objective=_objective_step(s.attrs), workflow=s.attrs.get("saber_workflow"),
                    created=s.attrs.get("saber_created"), states=states, best_value=best,
-                   dag_id=s.attrs.get("saber_dag_id"), sweep=s.attrs.get("saber_sweep"))
+                   dag_id=s.attrs.get("saber_dag_id"), sweep=s.attrs.get("saber_sweep"),
+                   scored=not unscored(s.attrs))
     return json_finite({
         "id": s.study_id, "name": s.name, "kind": row.kind, "workflow": row.workflow, "dag_id": row.dag_id,
         "sweep": row.sweep, "method": row.method, "direction": row.direction, "objective": row.objective,

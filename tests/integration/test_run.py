@@ -168,3 +168,24 @@ def test_a_sweep_id_given_again_resumes_the_sweep(saber_home, tmp_path):
     # nothing ran again: the finished run and its outputs are kept
     assert [p["dag_run_id"] for p in after] == [p["dag_run_id"] for p in before] == ["again_p0000"]
     assert after[0]["outputs"].keys() == before[0]["outputs"].keys()
+
+
+def test_a_plain_sweep_is_recorded_in_the_results(saber_home, tmp_path):
+    """No scored step: the sweep is still in the results store, each point with its run."""
+    sweep = tmp_path / "sweep.yml"
+    sweep.write_text("message: [hello, world]\n")
+    result = run_saber("run", str(CWL / "echo.cwl"), str(sweep), "--outdir", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    summary = _summary(tmp_path / "out")
+    listed = run_saber("results", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    (row,) = [s for s in json.loads(listed.stdout)["studies"] if s["name"] == summary["sweep_id"]]
+    assert (row["kind"], row["best"], row["trials"], row["complete"]) == ("sweep", None, 2, 2)
+    shown = run_saber("results", summary["sweep_id"], "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    report = json.loads(shown.stdout)
+    assert report["best"] is None
+    # in the order their runs were seen running
+    assert sorted((t["run_id"], t["params"], t["state"]) for t in report["trials"]) == sorted(
+        (p["dag_run_id"], p["params"], "COMPLETE") for p in summary["points"])
+    assert all(t["container_s"] > 0 and t["duration_s"] > 0 for t in report["trials"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -14,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from saber_testing import DATA, ROOT, needs_docker, run_saber
+from saber_testing import DATA, ROOT, needs_docker, run_saber, saber_ui
 
 pytestmark = [needs_docker, pytest.mark.docker, pytest.mark.slow]
 
@@ -43,7 +42,7 @@ def test_ui_shows_runs_made_by_saber_run(saber_home, tmp_path):
     assert result.returncode == 0, result.stderr
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
 
-    with running_ui() as (base, password):
+    with saber_ui() as (base, password):
         token = _request(f"{base}/auth/token", {"username": "admin", "password": password})["access_token"]
         runs = _request(f"{base}/api/v2/dags/{summary['dag_id']}/dagRuns?limit=100", token=token)
         ours = {r["dag_run_id"]: r for r in runs["dag_runs"]}
@@ -85,7 +84,7 @@ def test_a_scored_run_triggered_by_hand_becomes_a_trial(saber_home, tmp_path):
     assert result.returncode == 0, result.stderr
     dag_id = json.loads((tmp_path / "o" / "summary.json").read_text())["dag_id"]
 
-    with running_ui() as (base, password):
+    with saber_ui() as (base, password):
         token = _request(f"{base}/auth/token", {"username": "admin", "password": password})["access_token"]
         dag = f"{base}/api/v2/dags/{dag_id}"
         req = urllib.request.Request(dag, data=b'{"is_paused": false}', method="PATCH",
@@ -118,34 +117,6 @@ def test_a_scored_run_triggered_by_hand_becomes_a_trial(saber_home, tmp_path):
     assert named["trials"][-1]["run_id"] == "hand_3"
     listed = json.loads(run_saber("results", "--kind", "manual", "--format", "json").stdout)
     assert [s["name"] for s in listed["studies"]] == [f"{dag_id}-manual"]
-
-
-@contextlib.contextmanager
-def running_ui():
-    """`saber ui` on a free port, up and answering: yields (base URL, admin password); stopped
-    with its whole process group at the end."""
-    port = _free_port()
-    ui = subprocess.Popen([sys.executable, "-m", "saber", "ui", "--port", str(port)], cwd=ROOT,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          env=os.environ.copy(), start_new_session=True)
-    try:
-        first = ui.stdout.readline()
-        assert f"http://127.0.0.1:{port}/" in first and "admin" in first
-        password = first.rsplit("password: ", 1)[1].rstrip(")\n")
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                _request(f"{base}/api/v2/monitor/health")
-                break
-            except OSError:
-                assert ui.poll() is None, "saber ui exited"
-                assert time.monotonic() < deadline, "the UI did not come up in 120 s"
-                time.sleep(1)
-        yield base, password
-    finally:
-        os.killpg(ui.pid, signal.SIGTERM)
-        ui.wait(timeout=60)
 
 
 def _listening(pids: set[int]) -> list[str]:

@@ -207,3 +207,115 @@ def test_cwl_runner_removes_its_secret_when_its_run_ends(tmp_path: Path) -> None
     [stored] = stored_while_running
     assert list(stored.values()) == ["fake-secret-value"]
     assert backend.forgotten == list(stored) and backend.secrets == {} and backend.closed
+
+
+# -- plain sweeps in the results store -------------------------------------------------------------
+
+
+def echo(plan: dict, inputs: dict) -> FakeResult:
+    if inputs["message"] == "bad":
+        return FakeResult(state="failed", error="no bad words")
+    return FakeResult(outputs={"text": inputs["message"]})
+
+
+def stored(results_db: str, name: str) -> list:
+    from saber.scores import ResultsStore
+
+    with ResultsStore(results_db) as store:
+        return store.study_report(name).trials
+
+
+def test_a_plain_sweep_is_recorded_point_by_point(tmp_path: Path, results_db: str) -> None:
+    from saber.scores import ResultsStore
+
+    sweep = yaml_writer(tmp_path, "sweep.yml")("message: [a, bad, c]\n")
+    run_sweep(RunSpec(workflow=DATA / "cwl" / "echo.cwl", sweep=sweep, outdir=tmp_path / "out", sweep_id="plain"),
+              backend=FakeBackend(echo))
+    trials = stored(results_db, "plain")
+    assert [(t.params, t.state, t.run_id, t.score) for t in trials] == [
+        ({"message": "a"}, "COMPLETE", "plain_p0000", None), ({"message": "bad"}, "FAIL", "plain_p0001", None),
+        ({"message": "c"}, "COMPLETE", "plain_p0002", None)]
+    assert trials[1].error == "step 'echo' failed: no bad words" and trials[0].container_s == 0.1
+    with ResultsStore(results_db) as store:
+        (row,) = store.list_studies()
+        report = store.study_report("plain")
+    assert (row.kind, row.direction, row.best_value, row.method) == ("sweep", "", None, "grid")
+    assert (report.best, report.direction, report.n_objectives) == (None, "", 0)
+
+
+def test_points_are_recorded_as_their_runs_are_seen(results_db: str) -> None:
+    """Running when a run is reported running, ended when reported ended: not at its batch's end."""
+    from types import SimpleNamespace
+
+    from saber.backends import RunOutcome, RunProgress
+    from saber.runs._record import SweepRecord
+    from saber.scores import ResultsStore
+
+    prepared = [(SimpleNamespace(index=i, params={"message": m}), SimpleNamespace(run_id=f"w_p000{i}"))
+                for i, m in enumerate("ab")]
+    backend = SimpleNamespace(outcome=lambda run_id: RunOutcome(run_id=run_id, state="success", wall_s=2.0))
+    shown: list = []
+    with ResultsStore(results_db) as store:
+        show = SweepRecord(store, "w", {}).watching(backend, prepared, shown.append)
+        show([RunProgress(run_id="w_p0000", state="running"), RunProgress(run_id="w_p0001", state="queued")])
+        assert [(t.state, t.run_id) for t in stored(results_db, "w")] == [("RUNNING", "w_p0000")]
+        show([RunProgress(run_id="w_p0000", state="success"), RunProgress(run_id="w_p0001", state="running")])
+        assert [(t.state, t.duration_s) for t in stored(results_db, "w")] == [("COMPLETE", 2.0), ("RUNNING", None)]
+    assert len(shown) == 2
+
+
+def test_an_interrupted_plain_sweep_keeps_what_ran_and_resumes(tmp_path: Path, results_db: str) -> None:
+    sweep = yaml_writer(tmp_path, "sweep.yml")("message: [a, b]\nsampler: {method: grid, batch_size: 1}\n")
+    backend = FakeBackend(echo, interrupt_after=1)  # the second batch's wait is interrupted
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(RunSpec(workflow=DATA / "cwl" / "echo.cwl", sweep=sweep, outdir=tmp_path / "out",
+                          sweep_id="cut"), backend=backend)
+    trials = stored(results_db, "cut")
+    assert [(t.params, t.state) for t in trials] == [({"message": "a"}, "COMPLETE")]
+    backend.interrupt_after = None
+    backend.states["cut_p0001"] = "failed"  # what the cancel left behind
+    run_sweep(RunSpec(workflow=DATA / "cwl" / "echo.cwl", sweep=sweep, outdir=tmp_path / "out", sweep_id="cut"),
+              backend=backend)
+    trials = stored(results_db, "cut")
+    assert [(t.params, t.state, t.run_id) for t in trials] == [
+        ({"message": "a"}, "COMPLETE", "cut_p0000"), ({"message": "b"}, "COMPLETE", "cut_p0001-2")]
+
+
+def test_a_running_point_left_by_a_dead_driver_is_taken_over(tmp_path: Path, results_db: str) -> None:
+    from saber.runs._record import SweepRecord
+    from saber.scores import ResultsStore
+
+    sweep = yaml_writer(tmp_path, "sweep.yml")("message: [a]\n")
+    with ResultsStore(results_db) as store:
+        SweepRecord(store, "dead", {}).started(0, {"message": "a"}, "dead_p0000")
+    backend = FakeBackend(echo)
+    backend.states = {"dead_p0000": "running"}
+    run_sweep(RunSpec(workflow=DATA / "cwl" / "echo.cwl", sweep=sweep, outdir=tmp_path / "out", sweep_id="dead"),
+              backend=backend)
+    assert [(t.state, t.run_id) for t in stored(results_db, "dead")] == [("COMPLETE", "dead_p0000-2")]
+
+
+def test_a_plain_sweep_and_a_study_never_share_a_name(tmp_path: Path) -> None:
+    from saber.errors import InputError
+
+    plain = yaml_writer(tmp_path, "plain.yml")("message: [a]\n")
+    scored = yaml_writer(tmp_path, "scored.yml")("x: [0.2]\nsampler: {method: grid}\n")
+    run_sweep(RunSpec(workflow=DATA / "cwl" / "echo.cwl", sweep=plain, outdir=tmp_path / "o1", sweep_id="p"),
+              backend=FakeBackend(echo))
+    with pytest.raises(InputError, match="'p' is a plain sweep"):
+        run_sweep(RunSpec(workflow=TOOL, sweep=scored, outdir=tmp_path / "o2", sweep_id="p"),
+                  backend=FakeBackend(quadratic))
+    run_sweep(RunSpec(workflow=TOOL, sweep=scored, outdir=tmp_path / "o3", sweep_id="s"),
+              backend=FakeBackend(quadratic))
+    with pytest.raises(InputError, match="'s' is a scored study"):
+        run_sweep(RunSpec(workflow=DATA / "cwl" / "echo.cwl", sweep=plain, outdir=tmp_path / "o4", sweep_id="s"),
+                  backend=FakeBackend(echo))
+
+
+def test_a_single_run_is_not_recorded(tmp_path: Path, results_db: str) -> None:
+    from saber.scores import ResultsStore
+
+    job = yaml_writer(tmp_path, "job.yml")("message: a\n")
+    run_sweep(RunSpec(workflow=DATA / "cwl" / "echo.cwl", job=job, outdir=tmp_path / "out"), backend=FakeBackend(echo))
+    with ResultsStore(results_db) as store:
+        assert store.list_studies() == []

@@ -10,7 +10,7 @@ import pytest
 from saber.backends import RunOutcome, StepRecord
 from saber.plan import check_conf, conf_inputs
 from saber.runs._manual import HandRun, hand_made, record_hand_run, study_name
-from saber.scores import ResultsStore
+from saber.scores import PLAIN_SWEEP, ResultsStore
 
 START = datetime(2026, 11, 30, 6, 0, tzinfo=timezone.utc)  # noqa: UP017
 
@@ -96,6 +96,13 @@ def test_a_study_of_another_workflow_is_left_alone(store: ResultsStore) -> None:
     other.set_user_attr("saber_dag_id", "segment")
     assert record_hand_run(store, hand_run("manual__1", {"saber_study": "theirs"})) is None
     assert store.study_report("theirs").trials == []
+
+
+def test_a_plain_sweep_is_left_alone(store: ResultsStore) -> None:
+    plain = optuna.create_study(study_name="points", storage=store.storage)
+    plain.set_user_attr("saber_dag_id", "quadratic")
+    plain.set_user_attr(*PLAIN_SWEEP)
+    assert record_hand_run(store, hand_run("manual__1", {"saber_study": "points"})) is None
 
 
 def test_an_unscored_workflow_records_nothing(store: ResultsStore) -> None:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from results_testing import ERROR, write_study
+from results_testing import ERROR, write_plain_sweep, write_study
 
 from saber.cli import main
 from saber.scores import ResultsStore
@@ -239,3 +239,25 @@ def test_plots_of_several_objectives_one_set_per_step(store: ResultsStore, resul
     assert code == 0 and "Traceback" not in err
     assert sorted(p.name for p in (tmp_path / "plots").glob("*.png")) == sorted(
         f"{plot}-{step}.png" for plot in ("history", "slice", "importance") for step in ("first", "second"))
+
+
+def test_a_plain_sweep_is_listed_and_reported(store: ResultsStore, results, tmp_path: Path) -> None:
+    write_plain_sweep(store)
+    write_study(store, "blobs")  # a scored study's summary is unaffected by the sweep's valueless trials
+    code, out, _ = results("--format", "json")
+    sweep, blobs = json.loads(out)["studies"]
+    assert (code, sweep["name"], sweep["kind"], sweep["direction"], sweep["best"]) == (0, "echoes", "sweep", "", None)
+    assert (sweep["trials"], sweep["complete"], sweep["failed"], sweep["running"]) == (3, 1, 1, 1)
+    assert blobs["best"] == 0.8
+    assert [row[:2] for row in (line.split("│")[1:3] for line in results("--kind", "sweep")[1].splitlines()
+                                if "echoes" in line)] == [[" echoes ", " sweep "]]
+    code, out, _ = results("echoes", "--format", "json")
+    report = json.loads(out)
+    assert (code, report["best"], report["direction"]) == (0, None, "")
+    assert [(t["params"], t["state"], t["run_id"]) for t in report["trials"]] == [
+        ({"message": "a"}, "COMPLETE", "echoes_p0000"), ({"message": "b"}, "FAIL", "echoes_p0001"),
+        ({"message": "c"}, "RUNNING", "echoes_p0002")]
+    code, out, _ = results("echoes")
+    assert code == 0 and "plain sweep" in out and "message=\"b\"" in out
+    code, _, err = results("echoes", "--plots", str(tmp_path / "plots"))
+    assert code == 0 and "is a plain sweep" in err and not (tmp_path / "plots").exists()

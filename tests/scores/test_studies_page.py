@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from results_testing import T0, write_study
+from results_testing import T0, write_plain_sweep, write_study
 
 from saber.scores import ResultsStore
 from saber.ui_plugin import SaberPlugin
@@ -160,6 +160,23 @@ def test_studies_list_newest_first_and_filtered(store: ResultsStore) -> None:
     assert web.get("/api/studies/nobody").status_code == 404
 
 
+def test_a_plain_sweep_has_points_but_no_objective(store: ResultsStore) -> None:
+    write_plain_sweep(store)
+    web = client(store.url)
+    (row,) = web.get("/api/studies").json()["studies"]
+    assert (row["kind"], row["direction"], row["objective"], row["best_score"]) == ("sweep", "", None, None)
+    assert row["trials"] == {"total": 3, "done": 1, "running": 1, "failed": 1, "pruned": 0, "waiting": 0}
+    assert (row["wall_s"], row["container_s"]) == (7.0, 1.5)
+    page = web.get("/api/studies/echoes/trials").json()
+    assert (page["best"], page["direction"], page["params"]) == (None, "", ["message"])
+    assert [(t["params"], t["state"], t["score"]) for t in page["trials"]] == [
+        ({"message": "a"}, "COMPLETE", None), ({"message": "b"}, "FAIL", None), ({"message": "c"}, "RUNNING", None)]
+    assert page["trials"][0]["links"]["run"] == "/dags/echo/runs/echoes_p0000"
+    assert page["trials"][1]["error"] == "step 'echo' failed: no"
+    plots = web.get("/api/studies/echoes/plots").json()
+    assert (plots["scored"], plots["objectives"]) == (False, [])
+
+
 def test_no_results_database_yet(tmp_path: Path) -> None:
     """An empty list, and the page does not create the database."""
     path = tmp_path / "results.db"
@@ -304,6 +321,72 @@ def test_plot_data_history_and_fixed_inputs(store: ResultsStore) -> None:
     assert objective["slices"]["x"] == {"x": [0.5, 0.1, 0.9, 0.3], "y": [3.0, 4.0, 1.0, 2.0], "number": [0, 1, 2, 3]}
 
 
+def made_study(store: ResultsStore, name: str, n: int) -> None:
+    """``n`` trials minimizing x: x decides the score, ``noise`` does not, ``kind`` (text, one of
+    them markup) barely; ``image`` is one value in all (a fixed input)."""
+    import random
+
+    import optuna
+    from optuna.distributions import FloatDistribution
+
+    rng = random.Random(7)
+    study = optuna.create_study(study_name=name, storage=store.storage, direction="minimize")
+    study.set_user_attr("saber_objective", "evaluate")
+    for _ in range(n):
+        x, noise, kind = rng.random(), rng.random(), rng.choice(["plain", XSS])
+        study.add_trial(optuna.trial.create_trial(
+            params={"x": x}, distributions={"x": FloatDistribution(0, 1)}, value=x + 0.01 * rng.random(),
+            user_attrs={"saber_params": {"x": x, "noise": noise, "kind": kind, "image": "cells.tif"}}))
+
+
+def test_importance_and_parallel_coordinates(store: ResultsStore) -> None:
+    made_study(store, "fit", 60)
+    data = client(store.url).get("/api/studies/fit/plots").json()
+    assert data["varied"] == ["x", "noise", "kind"] and data["fixed"] == {"image": "cells.tif"}
+    (objective,) = data["objectives"]
+    imp = objective["importance"]
+    assert set(imp["params"]) == {"x", "noise", "kind"} and imp["params"][0] == "x"  # fixed input left out
+    assert imp["values"][0] > 0.5 and abs(sum(imp["values"]) - 1) < 1e-9
+    assert (imp["trials"], imp["of"], imp["note"]) == (60, 60, None)
+    par = objective["parallel"]
+    assert [d["label"] for d in par["dimensions"]] == ["x", "noise", "kind", "evaluate score (minimize)"]
+    assert (par["lines"], par["of"], par["note"]) == (60, 60, None)
+    x, _, kind, score = par["dimensions"]
+    assert "ticktext" not in x and x["values"][0] == pytest.approx(score["values"][0], abs=0.01)
+    # a category is an integer axis labelled by the values, markup intact (the page escapes it)
+    assert (kind["tickvals"], kind["ticktext"]) == ([0, 1], sorted(["plain", XSS]))
+    assert set(kind["values"]) == {0, 1}
+
+
+def test_importance_needs_two_trials_and_a_varied_parameter(store: ResultsStore) -> None:
+    made_study(store, "one", 1)
+    web = client(store.url)
+    (objective,) = web.get("/api/studies/one/plots").json()["objectives"]
+    assert objective["importance"]["params"] == [] and "at least 2" in objective["importance"]["note"]
+    assert [d["label"] for d in objective["parallel"]["dimensions"]] == ["evaluate score (minimize)"]
+    import optuna
+
+    study = optuna.create_study(study_name="flat", storage=store.storage)
+    for value in (1.0, 2.0):
+        study.add_trial(optuna.trial.create_trial(value=value, user_attrs={"saber_params": {"image": "a.tif"}}))
+    (objective,) = web.get("/api/studies/flat/plots").json()["objectives"]
+    assert objective["importance"]["params"] == [] and "No parameter varies" in objective["importance"]["note"]
+
+
+def test_plots_of_a_huge_study_are_capped(store: ResultsStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from saber.ui_plugin import _plotdata
+
+    monkeypatch.setattr(_plotdata, "IMPORTANCE_TRIALS", 20)
+    monkeypatch.setattr(_plotdata, "PARALLEL_LINES", 10)
+    made_study(store, "fit", 30)
+    (objective,) = client(store.url).get("/api/studies/fit/plots").json()["objectives"]
+    imp, par = objective["importance"], objective["parallel"]
+    assert (imp["trials"], imp["of"]) == (20, 30) and "latest 20 of 30" in imp["note"]
+    assert (par["lines"], par["of"]) == (10, 30) and "best 10 of 30" in par["note"]
+    scores = par["dimensions"][-1]["values"]
+    assert max(scores) < sorted(objective["history"]["value"])[10]  # the best ten, minimizing
+
+
 def test_plotly_served_from_the_package(sqlite_url: str) -> None:
     from plotly.offline import get_plotlyjs
 
@@ -396,6 +479,24 @@ def test_ten_thousand_trials_one_page(sqlite_url: str) -> None:
     assert page["total"] == 10_000 and len(page["trials"]) == 100
     xs = [t["params"]["x"] for t in page["trials"]]
     assert xs == sorted(xs, reverse=True)
-    assert web.get("/api/studies/big/plots").json()["fixed"] == {"k": 3}
+    plots = web.get("/api/studies/big/plots").json()
+    assert plots["fixed"] == {"k": 3}
+    (objective,) = plots["objectives"]
+    assert (objective["importance"]["params"], objective["importance"]["trials"]) == (["x"], 2000)
+    assert objective["parallel"]["lines"] == 1000
     print(f"\n10,000 trials written in {written:.2f} s; " +
           "; ".join(f"{label}: {seconds * 1000:.0f} ms" for label, seconds in timings.items()))
+
+
+def test_importance_on_a_grid_of_listed_values() -> None:
+    """A grid's few listed numbers: the one deciding the score comes first, however many values
+    the others have."""
+    import itertools
+
+    from saber.ui_plugin._plotdata import Row, importance
+
+    grid = itertools.product([0.1, 0.2, 0.3], [1, 2.5], [1, 2, 3, 4, 5])
+    rows = [Row(i, {"g": g, "mix": mix, "n": n}, -abs(g - 0.2) + 0.001 * n * mix)
+            for i, (g, mix, n) in enumerate(grid)]
+    imp = importance(rows, ["g", "mix", "n"], "maximize")
+    assert imp["params"][0] == "g" and imp["values"][0] > 0.5

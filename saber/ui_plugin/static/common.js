@@ -20,7 +20,23 @@ const saber = (() => {
     const a = el("a", text);
     a.href = href;
     a.target = "_top";
+    a.addEventListener("click", followInTop);
     return a;
+  }
+
+  // Airflow's iframe is sandboxed without allow-top-navigation, so the browser blocks a
+  // target=_top link there. It is same-origin (allow-same-origin), so the link is followed by
+  // Airflow's own document instead: a navigation that document starts is its own, not the frame's.
+  function followInTop(event) {
+    if (window.top === window || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    let doc;
+    try { doc = window.top.document; } catch (e) { return; }  // another origin's frame: leave it to the browser
+    event.preventDefault();
+    const link = doc.createElement("a");
+    link.href = event.currentTarget.href;
+    doc.body.append(link);
+    link.click();
+    link.remove();
   }
 
   async function getJSON(path) {

@@ -84,6 +84,10 @@
     const fixed = Object.entries(data.fixed).map(([k, v]) => `${k} = ${value(v)}`).join(", ");
     document.getElementById("fixed").textContent =
       fixed ? `Fixed inputs (one value in every complete trial, not plotted): ${fixed}` : "";
+    if (!data.scored) {
+      box.append(el("p", "A plain sweep: its workflow has no scored step, nothing to plot.", "note"));
+      return;
+    }
     if (!data.complete) {
       box.append(el("p", "No complete trial yet: nothing to plot.", "note"));
       return;
@@ -104,7 +108,42 @@
                        {title: {text: plain(`${param} (slice)`)}, xaxis: {title: {text: plain(param)}},
                         yaxis: {title: {text: plain(o.axis)}}}, {displaylogo: false, responsive: true});
       }
+      importance(box, o);
+      parallel(box, o);
     }
+  }
+
+  // Most important at the top: plotly draws a horizontal bar chart's first category lowest.
+  function importance(box, o) {
+    const imp = o.importance;
+    if (imp.note) box.append(el("p", imp.note, "note"));
+    if (!imp.params.length) return;
+    const plot = el("div", null, "plot");
+    box.append(plot);
+    Plotly.newPlot(plot, [{x: imp.values.slice().reverse(), y: imp.params.map(plain).reverse(), type: "bar",
+                           orientation: "h", name: "importance"}],
+                   {title: {text: plain(`Parameter importance: ${o.step} (${imp.method})`)},
+                    xaxis: {title: {text: "share of importance"}, rangemode: "tozero"},
+                    yaxis: {automargin: true}}, {displaylogo: false, responsive: true});
+  }
+
+  // One axis per varied parameter and the score's; lines coloured by the score.
+  function parallel(box, o) {
+    const par = o.parallel;
+    if (par.note) box.append(el("p", par.note, "note"));
+    if (par.lines < 2 || par.dimensions.length < 2) return;
+    const dimensions = par.dimensions.map(d => {
+      const axis = {label: plain(d.label), values: d.values};
+      if (d.ticktext) Object.assign(axis, {tickvals: d.tickvals, ticktext: d.ticktext.map(plain)});
+      return axis;
+    });
+    const scores = par.dimensions[par.dimensions.length - 1].values;
+    const plot = el("div", null, "plot");
+    box.append(plot);
+    Plotly.newPlot(plot, [{type: "parcoords", dimensions,
+                           line: {color: scores, colorscale: "Viridis", showscale: true,
+                                  reversescale: o.direction === "minimize"}}],
+                   {title: {text: plain(`Parallel coordinates: ${o.step}`)}}, {displaylogo: false, responsive: true});
   }
 
   document.getElementById("prev").addEventListener("click", () => {
