@@ -265,7 +265,8 @@ def test_links_under_airflow_base_path(store: ResultsStore) -> None:
     trial = web.get("/airflow/saber/api/studies/blobs/trials", params={"limit": 1}).json()["trials"][0]
     assert trial["links"]["run"] == "/airflow/dags/blob_count/runs/saber__blobs__0"
     html = web.get("/airflow/saber/studies/blobs").text
-    assert 'src="/airflow/saber/static/plotly.min.js"' in html and 'data-airflow="/airflow"' in html
+    assert 'src="/airflow/saber/static/study.js"' in html and 'data-root="/airflow/saber"' in html
+    assert 'data-airflow="/airflow"' in html  # study.js loads plotly.min.js from data-root
 
 
 # -- escaping -----------------------------------------------------------------------------------
@@ -395,7 +396,9 @@ def test_plotly_served_from_the_package(sqlite_url: str) -> None:
     assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
     assert js.content == get_plotlyjs().encode()
     html = web.get("/studies/blobs").text
-    assert "//cdn" not in html and "https://" not in html and 'src="/static/plotly.min.js"' in html
+    study_js = web.get("/static/study.js").text
+    assert "//cdn" not in html + study_js and "https://" not in html + study_js
+    assert "`${saber.root}/static/plotly.min.js`" in study_js  # loaded by the page's own script
     assert web.get("/static/secret.py").status_code == 404
 
 
