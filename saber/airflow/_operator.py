@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from saber._phases import mark
 from saber.home import storage_root
 from saber.plan import CONF_KEY, check_conf, unwire, wire_safe
 
@@ -135,6 +136,7 @@ class CwlStepOperator(_StepBase):
 
         from saber.execution import finish_inputs, when_true
 
+        mark("task start")
         reqs = self.step["requirements"]
         if self.job is None:
             resolver = self._resolver(context)
@@ -150,6 +152,7 @@ class CwlStepOperator(_StepBase):
             raise AirflowSkipException(f"'when' is false for step {self.step['task_id']}")
         run = self._run(context, job)
         self._push_run(context["ti"], run)
+        mark("task outputs")
         return wire_safe(run.outputs)
 
     def _push_run(self, ti, run: ToolRun) -> None:

@@ -51,8 +51,13 @@ def _drop_stdout() -> None:
 
 
 def main(argv: Sequence[str] | None = None, *, exiting: bool | None = None) -> int:
+    from saber._phases import mark, process_start
+
+    if argv is None or exiting:
+        mark("exec", at=process_start())
     try:
         args = arg_parser().parse_args(argv)  # --help writes to stdout too
+        mark("imports")
         return int(args.func(args) or 0)
     except SaberError as e:
         from rich.console import Console
@@ -74,6 +79,7 @@ def main(argv: Sequence[str] | None = None, *, exiting: bool | None = None) -> i
             import gc
 
             gc.freeze()
+            mark("main")
 
 
 if __name__ == "__main__":

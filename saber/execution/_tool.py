@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from saber._phases import mark
 from saber.cwl._floats import restore_floats
 from saber.execution._gpus import gpu_request, pinned_gpus
 from saber.errors import StepFailed
@@ -86,10 +87,12 @@ def _quick_container_monitor() -> None:
 
 def _timed(job, wait: Callable[[], Any]) -> None:
     """Wait for ``job``'s process; note its run time and the files it captured its streams in."""
+    mark("job setup")  # cwltool has started the process (`docker run`) just before
     start = time.monotonic()
     try:
         wait()
     finally:
+        mark("container")
         _seen.seconds = getattr(_seen, "seconds", 0.0) + time.monotonic() - start
         _seen.captured = [*getattr(_seen, "captured", []), *_captured_lines(job)]
 

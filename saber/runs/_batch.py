@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 
+from saber._phases import mark
 from saber.backends import Backend, RunProgress, RunRequest, RunState
 
 __all__ = ["close_backend", "run_batch"]
@@ -17,7 +18,9 @@ def run_batch(backend: Backend, requests: Sequence[RunRequest],
     ids = [r.run_id for r in requests]
     try:
         backend.submit(requests)
-        return backend.wait(ids, on_progress=on_progress)
+        states = backend.wait(ids, on_progress=on_progress)
+        mark("run done")
+        return states
     except BaseException:
         backend.cancel(ids)
         raise
@@ -32,3 +35,4 @@ def close_backend(backend: Backend, secret_keys: Collection[str] = ()) -> None:
             backend.forget_secrets(list(secret_keys))
     finally:
         backend.close()
+        mark("close")

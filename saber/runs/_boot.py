@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, TypeVar
 
+from saber._phases import mark
 from saber.backends import Backend
 from saber.errors import SaberError
 
@@ -30,9 +31,11 @@ def boot(backend: Backend, compile_: Callable[..., T], *args: Any) -> T:
     from saber.cwl import warm_schema
 
     warm_schema()
+    mark("schema")
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as child:
-        compiled = child.submit(compile_, *args)  # forks now, before the thread below exists
-        started = _in_thread(backend.start)
+        # Forks now, before the thread below exists.
+        compiled = child.submit(_marked, "compile", compile_, *args)
+        started = _in_thread(lambda: _marked("airflow import", backend.start))
         wait([compiled, started], return_when=FIRST_COMPLETED)
         if compiled.done() and compiled.exception() is not None:
             return compiled.result()  # raises: bad input, without waiting for the backend
@@ -41,7 +44,16 @@ def boot(backend: Backend, compile_: Callable[..., T], *args: Any) -> T:
         except SaberError:
             compiled.result()
             raise
-        return compiled.result()
+        result = compiled.result()
+    mark("boot")
+    return result
+
+
+def _marked(phase: str, call: Callable[..., T], *args: Any) -> T:
+    """``call(*args)``, its end marked as ``phase`` (`saber._phases`)."""
+    result = call(*args)
+    mark(phase)
+    return result
 
 
 def _in_thread(call: Callable[[], None]) -> Future:

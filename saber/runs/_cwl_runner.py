@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from saber._phases import mark
 from saber.backends import Backend, RunOutcome, RunRequest
 from saber.errors import RunFailed, SaberError, UnsupportedRequirement
 from saber.runs._boot import boot
@@ -83,7 +84,9 @@ def run_cwl(process_ref: str, job: str | None, *, outdir: Path, backend: Backend
         state = run_batch(backend, [RunRequest(run_id=run_id, conf=conf)]).get(run_id, "failed")
         if state != "success":
             _raise_failure(backend.outcome(run_id))
-        return _relocate(backend.outputs(run_id), outdir)
+        outputs = _relocate(backend.outputs(run_id), outdir)
+        mark("outputs")
+        return outputs
     finally:
         close_backend(backend, stored)
 

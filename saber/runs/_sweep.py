@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from saber._phases import mark
 from saber.backends import Backend, RunProgress, RunRequest, RunState
 from saber.errors import InputError
 from saber.runs._batch import close_backend, run_batch
@@ -455,4 +456,5 @@ def _collect(backend: Backend, prepared, states: dict[str, RunState], outdir: Pa
                                    state=state, outputs=outputs,
                                    error=None if state == "success" else outcome.error,
                                    cached=outcome.cached_steps))
+    mark("outputs")
     return results

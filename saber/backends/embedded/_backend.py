@@ -8,6 +8,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from saber._phases import mark
 from saber.backends._base import TERMINAL, Capabilities, RunOutcome, RunProgress, RunRequest, RunState
 from saber.home import SaberHome
 
@@ -61,12 +62,15 @@ class EmbeddedBackend:
             check_docker()  # after validation: bad input is reported even with Docker down
             check_images(plan)  # before any run: a missing image failed every step at run time
         check_gpus(plan)  # a GPU step this machine cannot run is refused now, not queued
+        mark("docker check")
         # Here, not in start(): a new home's migration (seconds) must not delay the report of
         # bad input, which comes once the workflow has compiled.
         ensure_database(self.home, template_dir=self.template_dir)
+        mark("database")
         for step in plan["steps"]:  # loaded once here, shared by every worker forked later
             preload_tool(step)
         dag_file = write_dag_file(plan, self.home.dags)
+        mark("dag file")
         workers = self.workers
         if self.single_run and len(plan["steps"]) == 1 and not plan["steps"][0]["scatter"]:
             workers = 1  # one task to run: a second worker process would only be forked and set up

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from saber._phases import mark
 from saber.backends._base import RunProgress, RunRequest
 from saber.errors import SaberError
 
@@ -45,7 +46,9 @@ class EmbeddedRunner:
 
         session = _compat.new_session()
         dag = _synced(self.dag_file, self.gpus, session)
+        mark("dag sync")
         _compat.warm_execution_api()
+        mark("execution api")
         worker_log = _compat.base_log_folder() / "saber-workers.log"  # task logs are separate files
         pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
                                    initializer=init_worker, initargs=(str(self.plan_path), str(worker_log)))
@@ -163,6 +166,7 @@ class _Drive:
         if busy + slots > runner.workers or busy_gpus + gpus > runner.gpus:
             return
         workload = queue(ti, self.session)
+        mark("schedule")
         self.pending[self.pool.submit(run_workload, workload)] = (ti.key, slots, gpus)
 
     def wait(self) -> None:

@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from saber._phases import mark
+
 __all__ = ["init_worker", "run_workload"]
 
 _client: Any = None
@@ -48,6 +50,7 @@ def init_worker(plan_path: str, log_file: str) -> None:
     for step in steps:
         preload_tool(step)
     _compat.known_images(steps)
+    mark("worker start")
 
 
 def run_workload(workload) -> int:
