@@ -10,11 +10,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from saber.backends import Backend, RunOutcome, RunProgress, RunRequest
-from saber.optimize import StepScore, StudySpec, TrialJob, TrialOutcome, TrialRecord
-from saber.sweep import SearchSpace
+
+if TYPE_CHECKING:
+    # Not imported at run time until a study runs: saber.optimize imports Optuna (and its Redis
+    # and SQLAlchemy storages), 0.3-0.4 s that a plain run or a saber-cwl-runner call never uses.
+    from saber.optimize import StepScore, StudySpec, TrialJob, TrialOutcome, TrialRecord
+    from saber.sweep import SearchSpace
 
 __all__ = ["run_study", "scores_text", "trial_note", "trial_outcome"]
 
@@ -86,6 +90,8 @@ def run_study(plan: dict, study: StudySpec, space: SearchSpace, *, backend: Back
 def trial_outcome(outcome: RunOutcome) -> TrialOutcome:
     """A run's outcome as the optimizer sees it: the scores of the scored steps that ran
     (a skipped one has none), every step's container seconds."""
+    from saber.optimize import StepScore, TrialOutcome
+
     scores = [StepScore(s.task_id, s.map_index, s.score, dict(s.score_fields))
               for s in outcome.steps if s.scored and s.state == "success"]
     return TrialOutcome(run_id=outcome.run_id, state=outcome.state, scores=scores, wall_s=outcome.wall_s,

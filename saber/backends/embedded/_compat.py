@@ -91,6 +91,25 @@ def sync_dag(dag_file: Path, gpus: int, session):
     return DBDagBag().get_latest_version_of_dag(next(iter(bag.dags)), session=session)
 
 
+def known_dag(dag_id: str, gpus: int, session):
+    """The DAG as the database already holds it (paused again, the GPU pool sized), or None if
+    it holds no live DAG by that id: what ``sync_dag`` returns, without parsing the file."""
+    from airflow.models.dag import DagModel
+    from airflow.models.dagbag import DBDagBag
+    from airflow.models.pool import Pool
+
+    model = session.query(DagModel).filter_by(dag_id=dag_id).one_or_none()
+    dag = None if model is None or model.is_stale else DBDagBag().get_latest_version_of_dag(dag_id, session=session)
+    if dag is None:
+        session.rollback()
+        return None
+    model.is_paused = True
+    Pool.create_or_update_pool("saber_gpu", slots=gpus, description="saber: one slot per GPU",
+                               include_deferred=False, session=session)
+    session.commit()
+    return dag
+
+
 def create_run(dag, run_id: str, conf_: dict, session):
     from airflow.sdk import timezone
     from airflow.utils.types import DagRunTriggeredByType, DagRunType

@@ -62,14 +62,41 @@ class EmbeddedRunner:
 def _synced(dag_file: Path, gpus: int, session):
     """The DAG written to the home's database. Two runs of one workflow starting at once (two
     sweeps, a fresh home) would both insert it ("UNIQUE constraint failed: dag.dag_id"): the
-    second waits for the first, then finds the DAG there."""
+    second waits for the first, then finds the DAG there.
+
+    Parsing the DAG file and writing it (half a second) is skipped when the database holds the
+    DAG synced from the same DAG file, plan, saber code and Airflow version: a marker beside the
+    file keeps that sync's key."""
     import fcntl
 
     from saber.backends.embedded import _compat
 
     with open(dag_file.parent / ".sync.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return _compat.sync_dag(dag_file, gpus, session)
+        marker = dag_file.with_name(f".{dag_file.stem}.synced")  # Airflow reads only .py files here
+        key = _sync_key(dag_file)
+        if marker.is_file() and marker.read_text() == key:
+            dag = _compat.known_dag(dag_file.stem, gpus, session)
+            if dag is not None:
+                return dag
+        dag = _compat.sync_dag(dag_file, gpus, session)
+        marker.write_text(key)
+        return dag
+
+
+def _sync_key(dag_file: Path) -> str:
+    """What the serialized DAG depends on: the DAG file, its plan, the code that builds the DAG
+    from them (saber.airflow) and Airflow's version."""
+    import hashlib
+    from importlib.metadata import version
+
+    import saber.airflow
+
+    digest = hashlib.sha256(version("apache-airflow-core").encode())
+    sources = sorted(Path(saber.airflow.__file__).parent.glob("*.py"))
+    for path in [dag_file, dag_file.with_name(f"{dag_file.stem}.plan.json"), *sources]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 class RunBatches:
