@@ -38,3 +38,23 @@ def task_segments(logs: Path, run_id: str = "*") -> tuple[list[float], list[floa
             tool.append(done - launch)
             post.append(end - done)
     return pre, tool, post
+
+
+def stop_warm_servers(home: Path) -> int:
+    """SIGTERM the warm servers (saber.cli._warm_server) a benchmark's throw-away ``home`` started;
+    how many there were. They would exit on their own once idle."""
+    import os
+    import signal
+
+    stopped = 0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if b"saber.cli._warm_server" not in (proc / "cmdline").read_bytes():
+                continue
+            if f"SABER_HOME={home}".encode() not in (proc / "environ").read_bytes().split(b"\0"):
+                continue
+            os.kill(int(proc.name), signal.SIGTERM)
+            stopped += 1
+        except (OSError, ValueError):
+            continue
+    return stopped

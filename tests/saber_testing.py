@@ -20,6 +20,10 @@ if "SABER_TEST_HOME" not in os.environ:
     os.environ["SABER_TEST_HOME"] = tempfile.mkdtemp(prefix="saber-test-home-")
 os.environ["SABER_HOME"] = os.environ["SABER_TEST_HOME"]
 os.environ.pop("SABER_STORAGE", None)
+# The suite starts `saber` hundreds of times, most in homes of their own: a warm server kept by
+# each would hold a few hundred MB for minutes. The warm path has its own tests (tests/cli/
+# test_warm.py) and the conformance gate runs through it.
+os.environ.setdefault("SABER_WARM", "0")
 
 from saber.backends.embedded import activate  # noqa: E402  (no airflow import here)
 from saber.home import SaberHome  # noqa: E402

@@ -54,6 +54,11 @@ def main(argv: Sequence[str] | None = None, *, exiting: bool | None = None) -> i
     from saber._phases import mark, process_start
 
     if argv is None or exiting:
+        from saber.cli import _warm
+
+        code = _warm.call(list(sys.argv[1:] if argv is None else argv))
+        if code is not None:  # the call ran in the warm server's child (saber.cli._warm)
+            return code
         mark("exec", at=process_start())
     try:
         args = arg_parser().parse_args(argv)  # --help writes to stdout too

@@ -19,7 +19,7 @@ from saber.backends import Backend, RunOutcome, RunRequest
 from saber.errors import RunFailed, SaberError, UnsupportedRequirement
 from saber.runs._boot import boot
 
-__all__ = ["run_cwl"]
+__all__ = ["run_cwl", "warm_up"]
 
 
 def _compile(process_ref: str, job: str | None) -> tuple[dict, dict, dict]:
@@ -41,6 +41,31 @@ def _compile(process_ref: str, job: str | None) -> tuple[dict, dict, dict]:
 
 
 _JOB_REQUIREMENTS = "https://w3id.org/cwl/cwl#requirements"
+
+_WARM_TOOL = """\
+cwlVersion: v1.2
+class: CommandLineTool
+baseCommand: echo
+inputs: {x: {type: int, inputBinding: {position: 1}}}
+outputs: {out: stdout}
+"""
+
+
+def warm_up() -> None:
+    """Load, validate, compile and load for running a tiny tool once, in a process that forks
+    the calls later (a warm server): the first of each in a process costs about a second in
+    all (cwltool's lazily built caches), which every later call then finds done."""
+    import tempfile
+
+    from saber.execution import preload_tool
+
+    with tempfile.TemporaryDirectory(prefix="saber-warm-") as tmp:
+        tool, job = Path(tmp) / "warm.cwl", Path(tmp) / "job.yml"
+        tool.write_text(_WARM_TOOL)
+        job.write_text("x: 1\n")
+        plan, _, _ = _compile(str(tool), str(job))
+        for step in plan["steps"]:
+            preload_tool(step)
 
 
 def _apply_job_requirements(plan: dict, requirements: list | None) -> None:

@@ -56,8 +56,14 @@ def test_required_conformance_does_not_regress(tmp_path):
         pytest.skip("CWL conformance suite not found (set SABER_CWL_SUITE)")
     runner = shutil.which("saber-cwl-runner", path=str(Path(sys.executable).parent))
     assert runner, "saber-cwl-runner is not installed next to this Python"
+    # Through the warm server, as users call it (the rest of the suite turns it off); it exits
+    # once the gate is done (idle) or its home is gone.
+    home = tmp_path / "home"
+    env = {**os.environ, "SABER_WARM": "1", "SABER_WARM_IDLE": "10", "SABER_HOME": str(home)}
     outcomes, wall = run_cwltest(runner, tmp_path / "required.xml", tags="required", jobs=os.cpu_count() or 2,
-                                 timeout=300)
+                                 timeout=300, env=env)
+    log = home / "warm.log"
+    assert log.exists() and " ready " in log.read_text(), "the calls did not go through a warm server"
     assert len(outcomes) == 84, f"expected the 84 required tests, cwltest reported {len(outcomes)}"
     failed = {o.id: o for o in outcomes if o.result != "passed"}
     regressed = sorted(recorded_passing() & set(failed))

@@ -61,6 +61,31 @@ def own_session():
     return settings.Session.session_factory()
 
 
+def repoint() -> None:
+    """Point this process's Airflow at the settings now in the environment (another saber home):
+    what Airflow reads once at import, read again. Only a warm server's child does this, before
+    it touches the database; Airflow reads every other setting at each lookup."""
+    from airflow.models.crypto import get_fernet
+
+    settings.configure_vars()  # the database URL, the DAGs folder
+    settings.reconfigure_orm()
+    get_fernet.cache_clear()  # the home's own key
+    base_log_folder().mkdir(parents=True, exist_ok=True)  # made by Airflow's logging setup at import
+
+
+def warm_imports() -> None:
+    """What a call imports after the DAG is known, imported ahead by a warm server: reading a
+    serialized DAG back (0.3 s the first time in a process), the worker's task runner."""
+    import airflow.dag_processing.bundles.manager  # noqa: F401
+    import airflow.dag_processing.dagbag  # noqa: F401
+    import airflow.executors.workloads  # noqa: F401
+    import airflow.models.dagbag  # noqa: F401
+    import airflow.models.pool  # noqa: F401
+    import airflow.sdk.execution_time.supervisor  # noqa: F401
+    import airflow.sdk.execution_time.task_runner  # noqa: F401
+    import airflow.serialization.serialized_objects  # noqa: F401
+
+
 def base_log_folder() -> Path:
     return Path(conf.get("logging", "base_log_folder"))
 
@@ -257,6 +282,9 @@ def warm_execution_api() -> None:
     """
     global _warm_app
     import warnings
+
+    if _warm_app is not None:  # built by a warm server (saber.cli._warm_server) before this call forked
+        return
 
     with warnings.catch_warnings():
         # fastapi.testclient warns about httpx on import; it is Airflow's choice, not the user's.

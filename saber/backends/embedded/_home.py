@@ -65,12 +65,17 @@ def activate(home: SaberHome, *, own: bool = False) -> None:
                 and key != "AIRFLOW__CORE__DAGS_FOLDER"):
             continue
         os.environ[key] = value
-    if "airflow" in sys.modules and os.environ.get("_SABER_ACTIVE") != str(home.root):
+    repoint = "airflow" in sys.modules and os.environ.get("_SABER_ACTIVE") != str(home.root)
+    if repoint and not os.environ.get("_SABER_WARM_CHILD"):
         # airflow reads its configuration once, at import.
         raise SaberError("internal: saber home activated after airflow was imported")
     os.environ["_SABER_ACTIVE"] = str(home.root)
     for path in (home.airflow_home, home.dags, home.storage):
         path.mkdir(parents=True, exist_ok=True)
+    if repoint:  # a warm server's child (saber.cli._warm_server): Airflow was imported for another home
+        from saber.backends.embedded import _compat
+
+        _compat.repoint()
 
 
 def ensure_database(home: SaberHome, *, template_dir: Path | None = None) -> None:
