@@ -85,6 +85,11 @@ def render(saber: list[Outcome], ref: list[Outcome] | None, walls: dict[str, flo
     else:
         lines.append(f"saber-cwl-runner {walls['saber']:.0f} s ({walls['saber'] / len(saber):.1f} s per test); "
                      "the reference was not run.")
+    if "load" in walls:
+        lines.append(f"Load average (1 min): {walls['load']}.")
+    lines += ["", "The calls go through the home's warm server, as users' do (`SABER_WARM`, README \"How it "
+              "runs\"): Airflow is imported and the Execution API built once, not per test; every call "
+              "still gets a throw-away home and runs as its own DAG run."]
     failed = [o for o in saber if o.result != "passed"]
     lines += ["", "## Tests saber does not pass", ""]
     if not failed:
@@ -134,6 +139,7 @@ def main() -> int:
     reports.mkdir(parents=True, exist_ok=True)
     walls: dict = {}
     ref = None
+    load_start = os.getloadavg()[0]
     if not args.no_reference:
         print("reference: cwltool ...", file=sys.stderr)
         ref, walls["cwltool"] = run_cwltest(str(bindir / "cwltool"), reports / "cwltool.xml", tags=args.tags,
@@ -145,6 +151,7 @@ def main() -> int:
     print(f"  {sum(o.result == 'passed' for o in saber)}/{len(saber)} in {walls['saber']:.0f} s", file=sys.stderr)
     import json
 
+    walls["load"] = f"{load_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
     (reports / "walls.json").write_text(json.dumps({**walls, "jobs": args.jobs, "tags": args.tags}))
     DOC.parent.mkdir(exist_ok=True)
     DOC.write_text(render(saber, ref, walls, args.jobs, args.tags))
