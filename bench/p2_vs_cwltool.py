@@ -2,6 +2,7 @@
 
     /opt/saber-venv/bin/python bench/p2_vs_cwltool.py [--fan 8] [--sleep 0.5]
 
+The step cache is off for saber (`--no-cache`): every round runs every step, as cwltool does.
 The workflow is a diamond: `first` -> `mid1..mid8` (parallel) -> `join`, every step a
 `python3 -c` in saber/blobs:0.1.0 that sleeps 0.5 s and writes a file (network off). Each tool
 runs as a subprocess, once cold then --repeat times warm, interleaved; the ratio uses the medians
@@ -230,7 +231,8 @@ def main() -> None:
         check_result(out, args.fan)
         out = tmp / f"saber-out{rnd}"
         saber_t0 = time.time()
-        walls["saber run"].append(timed([PY, "-m", "saber", "run", str(wf), "--job", str(job), "--outdir", str(out)],
+        walls["saber run"].append(timed([PY, "-m", "saber", "run", str(wf), "--job", str(job), "--no-cache",
+                                         "--outdir", str(out)],
                                         env, tmp / f"saber{rnd}.log"))
         check_result(out, args.fan)
         summary = json.loads((out / "summary.json").read_text())
