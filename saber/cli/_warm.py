@@ -138,7 +138,11 @@ def _start(mode: str, address: bytes, home: Path) -> socket.socket | None:
 def _relay(sock: socket.socket, argv: list[str]) -> int | None:
     """Pass the call and this process's stdio; relay signals to the child; its exit status, or
     None if the server closed before it forked one."""
-    request = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
+    try:
+        cwd = os.getcwd()
+    except OSError:  # a deleted working folder: this process reports it as it would anyway
+        return None
+    request = json.dumps({"argv": argv, "cwd": cwd, "env": dict(os.environ)}).encode()
     socket.send_fds(sock, [struct.pack("!I", len(request)) + request], [0, 1, 2])
     child: dict[str, Any] = {"pid": None, "early": []}
 

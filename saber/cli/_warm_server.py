@@ -203,6 +203,8 @@ def _child(conn: socket.socket, request: dict, fds: list[int]) -> int:
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)
+    if os.isatty(1):  # Python chose stdout's buffering at the server's start, for its log file
+        sys.stdout.reconfigure(line_buffering=True)
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
