@@ -83,6 +83,9 @@ def main() -> None:
     args = ap.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
     tmp, env = throwaway_home("saber-p6-")
+    # The peak RSS is read from the process started here: it must be the one that expands the
+    # sweep, not a warm server's client (saber/cli/_warm.py) whose child does the work.
+    env["SABER_WARM"] = "0"
     load = os.getloadavg()[0]
     print(f"P6, load {load:.1f} at start; {args.rounds} round(s), median shown")
     print(f"{'kind':<6} {'points':>9} {'first run (s)':>14} {'ratio':>6} {'peak RSS (MiB)':>15} {'ratio':>6}")
