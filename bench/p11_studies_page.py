@@ -3,7 +3,7 @@
     .venv/bin/python bench/p11_studies_page.py [--trials 10000] [--dashboard /tmp/od-venv]   # ~1-2 min
 
 Store: a temp SQLite results store holding one study of N complete trials (written straight into
-Optuna's tables, as tests/scores/test_studies_page.py's write_big_study does). Server: saber's app
+Optuna's tables, as tests/results_testing.py's write_big_study does). Server: saber's app
 (create_app) under uvicorn on 127.0.0.1 in a child process, with Airflow's auth dependency
 overridden (a signed-in user): the figures are the page's own, not Airflow's login or proxying.
 - (a) the JSON API's page of 100 trials, warm (goal <= 100 ms); baseline: a static file from the
@@ -20,7 +20,6 @@ Each figure is the median of 3 after one warm-up; the load average is printed wi
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import socket
 import statistics
@@ -98,14 +97,13 @@ def serve_saber(url: str, port: int) -> None:
 
 def make_store(folder: Path, n: int) -> tuple[str, int]:
     """A SQLite store with one study of ``n`` trials: (its URL, the study's id)."""
-    spec = importlib.util.spec_from_file_location("studies_page", ROOT / "tests" / "scores" / "test_studies_page.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    from results_testing import write_big_study
+
     from saber.scores import ResultsStore
 
     url = f"sqlite:///{folder / 'results.db'}"
     with ResultsStore(url) as store:
-        module.write_big_study(store, STUDY, n)
+        write_big_study(store, STUDY, n)
         return url, store.storage.get_study_id_from_name(STUDY)
 
 

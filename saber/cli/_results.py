@@ -1,4 +1,4 @@
-"""saber results [NAME] [--format table|csv|json] [--plots DIR]"""
+"""saber results [NAME] [--format table|csv|json] [--offset M] [--limit N | --all] [--plots DIR]"""
 
 from __future__ import annotations
 
@@ -13,13 +13,19 @@ from rich.markup import escape
 from rich.table import Table
 
 HELP = """Show the studies in the results database ($SABER_DB, default $SABER_HOME/results.db),
-or with NAME every trial of one study (parameters, score, state, start, duration, container
+or with NAME the trials of one study (parameters, score, state, start, duration, container
 seconds) and the best one. Each is listed by kind: `run` (one point, no sweep file), `sweep`
-(every point of a grid) or `study` (a sampler chose the trials); --kind keeps one kind."""
+(every point of a grid) or `study` (a sampler chose the trials); --kind keeps one kind.
+The table shows one page of trials (the first 100; --offset and --limit choose another, --all
+shows every one); --format csv and json are complete exports of every trial, written as they
+are read (--offset/--limit narrow them too). The best trial is always the whole study's."""
+
+DEFAULT_LIMIT = 100  # trials in the table when no --limit is given
 
 EXAMPLES = """examples:
   saber results
   saber results blob-tuning
+  saber results blob-tuning --offset 100          # the table's second page
   saber results blob-tuning --format csv > trials.csv
   saber results blob-tuning --plots plots/
 --plots writes history, slice and importance plots of the varied parameters as .png and .html
@@ -32,6 +38,11 @@ def add_parser(sub) -> None:
     p.add_argument("name", nargs="?", metavar="NAME", help="a study; omit to list them all")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table",
                    help="output on stdout (default: table)")
+    p.add_argument("--offset", metavar="M", help="skip the first M trials, in number order (default: 0)")
+    pages = p.add_mutually_exclusive_group()
+    pages.add_argument("--limit", metavar="N", help=f"show N trials (default: {DEFAULT_LIMIT} in the table, "
+                                                    "every one in csv and json)")
+    pages.add_argument("--all", action="store_true", help="every trial in the table too (slow for huge studies)")
     p.add_argument("--plots", type=Path, metavar="DIR", help="also write the study's plots in DIR")
     p.add_argument("--kind", choices=("run", "sweep", "study", "manual"), action="append",
                    help="list only this kind (repeatable): single runs, grid sweeps, sampler studies, "
@@ -47,16 +58,39 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--plots needs a study NAME")
     if args.kind and args.name:
         raise InputError("--kind filters the list of studies; it does not go with a NAME")
+    if not args.name and (args.offset is not None or args.limit is not None or args.all):
+        raise InputError("--offset, --limit and --all choose one study's trials; they need a study NAME")
+    offset = _count("--offset", args.offset, 0) or 0
+    limit = _count("--limit", args.limit, 1)
+    if limit is None and not args.all and args.format == "table":
+        limit = DEFAULT_LIMIT
     out = Console(highlight=False, soft_wrap=False)
     with ResultsStore(results_url()) as store:
         if not args.name:
             _print_studies(store, args.format, out, args.kind)
             return 0
-        report = store.study_report(args.name)
-        _print_report(report, args.format, out)
+        if args.format == "table":
+            _print_report(store.study_report(args.name, offset=offset, limit=limit), out)
+        else:
+            _export(store, args.name, args.format, offset, limit)
         if args.plots:
             _plots(store, args.name, args.plots)
     return 0
+
+
+def _count(option: str, value: str | None, least: int) -> int | None:
+    """The whole number given to ``option``, at least ``least`` (InputError otherwise)."""
+    from saber.errors import InputError
+
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or number < least:
+        raise InputError(f"{option} takes a whole number of trials, {least} or more, not '{value}'")
+    return number
 
 
 def _print_studies(store, fmt: str, out: Console, kinds: list[str] | None = None) -> None:
@@ -86,25 +120,44 @@ def _print_studies(store, fmt: str, out: Console, kinds: list[str] | None = None
         out.print(table)
 
 
-def _print_report(report, fmt: str, out: Console) -> None:
-    from saber.scores import report_csv, report_json
+def _export(store, name: str, fmt: str, offset: int, limit: int | None) -> None:
+    """Every trial (or those chosen), read and written a batch at a time."""
+    from saber.scores import report_csv, report_json_text
 
+    header = store.study_report(name, limit=0)  # the study and its best trial, no trials
     if fmt == "json":
-        print(json.dumps(report_json(report), indent=2))
-    elif fmt == "csv":
-        _csv(report_csv(report))
+        for text in report_json_text(header, store.trials(name, offset=offset, limit=limit)):
+            sys.stdout.write(text)
+        sys.stdout.write("\n")
     else:
-        out.print(_trials_table(report))
-        best = report.best
-        if report.n_objectives == 0:
-            out.print("best: none, a plain sweep (its workflow has no scored step)", markup=False)
-        elif report.n_objectives > 1:
-            out.print(f"best: none, each of the {report.n_objectives} scored steps is an objective (name one "
-                      "with sampler.objective for a single best)", markup=False)
-        else:
-            out.print("best: none yet (no complete trial)" if best is None else
-                      f"best: trial {best.number}, score {_num(best.score)} ({report.direction}), "
-                      f"parameters {json.dumps(best.params)}", markup=False)
+        labels = store.labels(name, offset=offset, limit=limit)
+        _csv(report_csv(header, store.trials(name, offset=offset, limit=limit), labels))
+
+
+def _print_report(report, out: Console) -> None:
+    out.print(_trials_table(report))
+    if len(report.trials) < report.n_trials:
+        out.print(_paging(report), markup=False)
+    best = report.best
+    if report.n_objectives == 0:
+        out.print("best: none, a plain sweep (its workflow has no scored step)", markup=False)
+    elif report.n_objectives > 1:
+        out.print(f"best: none, each of the {report.n_objectives} scored steps is an objective (name one "
+                  "with sampler.objective for a single best)", markup=False)
+    else:
+        out.print("best: none yet (no complete trial)" if best is None else
+                  f"best: trial {best.number}, score {_num(best.score)} ({report.direction}), "
+                  f"parameters {json.dumps(best.params)}", markup=False)
+
+
+def _paging(report) -> str:
+    """Which trials the table shows, and how to see the others."""
+    if not report.trials:
+        return (f"no trials shown: --offset {report.offset:,} is past the study's {report.n_trials:,}; "
+                "--format csv|json for all")
+    first, last = report.offset + 1, report.offset + len(report.trials)
+    return (f"trials {first:,}–{last:,} of {report.n_trials:,} shown; --offset/--limit for others, "
+            "--format csv|json for all")
 
 
 def _trials_table(report) -> Table:

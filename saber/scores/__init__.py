@@ -3,7 +3,8 @@
 # --- results store and reports (studies and trials in Optuna's storage, step scores in saber_scores)
 from saber.scores._lease import Lease, LeaseHolder, StudyBusy, drop_lease, lease_holders
 from saber.scores._plots import PlotFiles, write_plots
-from saber.scores._report import PLAIN_SWEEP, StudyReport, StudyRow, TrialRow, report_csv, report_json, unscored
+from saber.scores._report import (PLAIN_SWEEP, StudyReport, StudyRow, TrialRow, report_csv, report_json,
+                                  report_json_text, unscored)
 from saber.scores._store import ResultsStore, Score, open_storage, results_url
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "open_storage",
     "report_csv",
     "report_json",
+    "report_json_text",
     "results_url",
     "unscored",
     "write_plots",

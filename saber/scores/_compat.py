@@ -3,6 +3,7 @@ definitions, queried directly (Optuna's API loads every trial of a study to answ
 
 from __future__ import annotations
 
+from functools import cache
 from importlib.metadata import version
 from typing import Any
 
@@ -13,6 +14,7 @@ __all__ = ["TESTED", "optuna_tables"]
 TESTED = ("4.", "5.")  # Optuna series saber was checked against
 
 
+@cache  # asked for by every query helper (saber.scores._sql); the version check is a file read
 def optuna_tables() -> dict[str, Any]:
     """Optuna's SQLAlchemy tables by name (studies, trials, trial_values, ...)."""
     found = version("optuna")

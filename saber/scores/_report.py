@@ -14,18 +14,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+import textwrap
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from optuna.study import StudyDirection
-    from optuna.trial import FrozenTrial
+from typing import Any
 
 
 __all__ = ["PLAIN_SWEEP", "Score", "StudyReport", "StudyRow", "TrialRow", "build_report", "json_finite", "report_csv",
-           "report_json", "study_row", "unscored"]
+           "report_json", "report_json_text", "study_row", "unscored"]
 
 
 @dataclass(frozen=True)
@@ -108,7 +105,7 @@ class TrialRow:
 
 @dataclass(frozen=True)
 class StudyReport:
-    """Every trial of one study and the best one (None until a trial completes)."""
+    """Some or all trials of one study and its best one (None until a trial completes)."""
 
     study: str
     direction: str
@@ -118,9 +115,15 @@ class StudyReport:
     sweep: str | None
     dag_id: str | None
     created: str | None
-    trials: list[TrialRow]
-    best: TrialRow | None  # None for several objectives: no trial is best at all of them
+    trials: list[TrialRow]  # every trial, or a page of them (see total and offset)
+    best: TrialRow | None  # of the whole study; None for several objectives: no trial is best at all of them
     n_objectives: int = 1  # several: each scored step's score is an objective (no sampler.objective); 0: a plain sweep
+    total: int | None = None  # trials in the study; None: len(trials)
+    offset: int = 0  # trials of the study before the first of ``trials``, in number order
+
+    @property
+    def n_trials(self) -> int:
+        return len(self.trials) if self.total is None else self.total
 
     @property
     def param_labels(self) -> list[str]:
@@ -132,99 +135,78 @@ class StudyReport:
         return list(dict.fromkeys(label for t in self.trials for label in t.steps))
 
 
-def study_row(study: Any, trials: Sequence[FrozenTrial]) -> StudyRow:
-    """Summarize an Optuna ``FrozenStudy`` and its trials."""
-    attrs = study.user_attrs
-    states: dict[str, int] = {}
-    for t in trials:
-        states[t.state.name] = states.get(t.state.name, 0) + 1
-    scored = not unscored(attrs)
-    directions = study.directions if scored else []
-    best = _best(directions, trials)
-    return StudyRow(name=study.study_name, direction=_direction(directions),
-                    method=attrs.get("saber_method"), objective=_objective(attrs),
-                    workflow=attrs.get("saber_workflow"), created=attrs.get("saber_created"),
-                    states=states, best_value=None if best is None else best.value,
-                    dag_id=attrs.get("saber_dag_id"), sweep=attrs.get("saber_sweep"), scored=scored)
+def study_row(name: str, directions: Sequence[str], user_attrs: Mapping[str, Any], states: dict[str, int],
+              best_value: float | None) -> StudyRow:
+    """A study's summary from its directions ("maximize"/"minimize"; none for a plain sweep),
+    saber's study user_attrs, its trial counts by state and its best value."""
+    return StudyRow(name=name, direction=",".join(directions), method=user_attrs.get("saber_method"),
+                    objective=_objective(user_attrs), workflow=user_attrs.get("saber_workflow"),
+                    created=user_attrs.get("saber_created"), states=states, best_value=best_value,
+                    dag_id=user_attrs.get("saber_dag_id"), sweep=user_attrs.get("saber_sweep"),
+                    scored=not unscored(user_attrs))
 
 
-def build_report(name: str, directions: Sequence[StudyDirection], user_attrs: Mapping[str, Any],
-                 trials: Sequence[FrozenTrial], scores: Sequence[Score]) -> StudyReport:
-    """The report of study ``name`` from Optuna's view of it and saber's step scores."""
-    if unscored(user_attrs):
-        directions = []  # Optuna's placeholder direction is not the user's
-    steps: dict[int, dict[str, float | None]] = {}
-    for s in scores:  # oldest first: a step scored again (a retried run) keeps its latest score
-        steps.setdefault(s.trial_number, {})[s.label] = s.score
-    rows = [_trial_row(t, steps.get(t.number, {})) for t in sorted(trials, key=lambda t: t.number)]
-    best = _best(directions, trials)
+def build_report(name: str, directions: Sequence[str], user_attrs: Mapping[str, Any], trials: list[TrialRow],
+                 best: TrialRow | None, *, total: int | None = None, offset: int = 0) -> StudyReport:
+    """The report of study ``name``: some of its trials (``total`` in all, these past the first
+    ``offset``) and the best of all of them."""
     return StudyReport(
-        study=name, direction=_direction(directions), method=user_attrs.get("saber_method"),
+        study=name, direction=",".join(directions), method=user_attrs.get("saber_method"),
         objective=_objective(user_attrs), workflow=user_attrs.get("saber_workflow"),
         sweep=user_attrs.get("saber_sweep"), dag_id=user_attrs.get("saber_dag_id"),
-        created=user_attrs.get("saber_created"), trials=rows,
-        best=None if best is None else next(r for r in rows if r.number == best.number),
-        n_objectives=len(directions))
+        created=user_attrs.get("saber_created"), trials=trials, best=best, n_objectives=len(directions),
+        total=len(trials) if total is None else total, offset=offset)
 
 
 def report_json(report: StudyReport) -> dict[str, Any]:
     """The documented shape of `saber results NAME --format json`."""
+    return json_finite({**_json_head(report), "trials": [_trial_json(t) for t in report.trials]})
+
+
+def report_json_text(report: StudyReport, trials: Iterable[TrialRow] | None = None) -> Iterator[str]:
+    """``json.dumps(report_json(report), indent=2)`` in pieces, ``trials`` (default: the
+    report's) written as they come: an export of a million trials need not hold them all."""
+    opening = json.dumps(json_finite({**_json_head(report), "trials": []}), indent=2)
+    yield opening[:-len("]\n}")]  # up to the trials' "["
+    first = True
+    for t in report.trials if trials is None else trials:
+        yield ("\n" if first else ",\n") + textwrap.indent(json.dumps(json_finite(_trial_json(t)), indent=2), "    ")
+        first = False
+    yield "]\n}" if first else "\n  ]\n}"
+
+
+def _json_head(report: StudyReport) -> dict[str, Any]:
     best = report.best
-    return json_finite({
-        "study": report.study,
-        "direction": report.direction,
-        "best": None if best is None else {"number": best.number, "params": best.params, "score": best.score},
-        "trials": [{"number": t.number, "params": t.params, "score": t.score, "state": t.state,
-                    "start": t.start.isoformat() if t.start else None, "duration_s": t.duration_s,
-                    "container_s": t.container_s, "run_id": t.run_id, "error": t.error, "steps": t.steps}
-                   for t in report.trials],
-    })
+    return {"study": report.study, "direction": report.direction,
+            "best": None if best is None else {"number": best.number, "params": best.params, "score": best.score}}
 
 
-def report_csv(report: StudyReport) -> Iterator[list[Any]]:
-    """Header, then one row per trial: one column per parameter, then one per scored step."""
+def _trial_json(t: TrialRow) -> dict[str, Any]:
+    return {"number": t.number, "params": t.params, "score": t.score, "state": t.state,
+            "start": t.start.isoformat() if t.start else None, "duration_s": t.duration_s,
+            "container_s": t.container_s, "run_id": t.run_id, "error": t.error, "steps": t.steps}
+
+
+def report_csv(report: StudyReport, trials: Iterable[TrialRow] | None = None,
+               labels: tuple[list[str], list[str]] | None = None) -> Iterator[list[Any]]:
+    """Header, then one row per trial: one column per parameter, then one per scored step.
+    ``trials`` (default: the report's) may be a stream, given with its (parameter, step)
+    ``labels`` (default: the report's param_labels and step_labels)."""
     fixed = ["number", "score", "state", "start", "duration_s", "container_s", "run_id", "error"]
+    param_labels, step_labels = labels or (report.param_labels, report.step_labels)
     # A parameter labelled like a fixed column must not shadow it.
-    params = [(label, f"param:{label}" if label in fixed else label) for label in report.param_labels]
-    yield ["number", *(column for _, column in params), *fixed[1:],
-           *(f"step:{label}" for label in report.step_labels)]
-    for t in report.trials:
+    params = [(label, f"param:{label}" if label in fixed else label) for label in param_labels]
+    yield ["number", *(column for _, column in params), *fixed[1:], *(f"step:{label}" for label in step_labels)]
+    for t in report.trials if trials is None else trials:
         yield [t.number, *(_cell(t.params.get(label)) for label, _ in params), _cell(t.score), t.state,
                t.start.isoformat() if t.start else "", _cell(t.duration_s), _cell(t.container_s),
-               t.run_id or "", t.error or "", *(_cell(t.steps.get(label)) for label in report.step_labels)]
-
-
-def _trial_row(trial: FrozenTrial, steps: dict[str, float | None]) -> TrialRow:
-    attrs = trial.user_attrs
-    wall = attrs.get("saber_wall_s")
-    if wall is None and trial.datetime_start and trial.datetime_complete:
-        wall = (trial.datetime_complete - trial.datetime_start).total_seconds()
-    return TrialRow(number=trial.number, params=dict(attrs.get("saber_params") or trial.params),
-                    score=trial.value if len(trial.values or ()) <= 1 else None, state=trial.state.name,
-                    start=trial.datetime_start, duration_s=wall, container_s=attrs.get("saber_container_s"),
-                    run_id=attrs.get("saber_run_id"), error=attrs.get("saber_error"), steps=dict(steps))
-
-
-def _best(directions: Sequence[StudyDirection], trials: Sequence[FrozenTrial]) -> FrozenTrial | None:
-    """The complete trial with the best value, the earliest on ties; None for several objectives."""
-    from optuna.study import StudyDirection
-    from optuna.trial import TrialState
-
-    if len(directions) != 1:
-        return None
-    sign = -1.0 if directions[0] == StudyDirection.MAXIMIZE else 1.0
-    done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-    return min(done, key=lambda t: (sign * t.value, t.number), default=None)
+               t.run_id or "", t.error or "", *(_cell(t.steps.get(label)) for label in step_labels)]
 
 
 def _objective(attrs: Mapping[str, Any]) -> str | None:
     """The objective step, or "a, b" for a study of several (stored as a list)."""
     objective = attrs.get("saber_objective")
     return ", ".join(objective) if isinstance(objective, list) else objective
-
-
-def _direction(directions: Sequence[StudyDirection]) -> str:
-    return ",".join(d.name.lower() for d in directions)
 
 
 def _cell(value: Any) -> Any:

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from saber.errors import InputError, SaberError
+from saber.scores import _sql
 from saber.scores._compat import optuna_tables
-from saber.scores._report import Score, StudyReport, StudyRow, build_report, study_row
+from saber.scores._report import Score, StudyReport, StudyRow, TrialRow, build_report, study_row
 
 if TYPE_CHECKING:
     from typing import Self
@@ -43,6 +44,8 @@ scores_table = sa.Table(
     sa.Column("score", sa.Float, nullable=True),  # NULL: the step's output never matched the format
     sa.Column("fields", sa.Text, nullable=False, default="{}"),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    # A page of trials reads its trials' scores only, whatever the study's size.
+    sa.Index("ix_saber_scores_study_trial", "study", "trial_number"),
 )
 
 
@@ -143,32 +146,104 @@ class ResultsStore:
             return [_score(row._mapping) for row in conn.execute(query)]
 
     def list_studies(self) -> list[StudyRow]:
-        """One summary per study, in creation order."""
-        return [study_row(s, self._trials(s.study_name)) for s in self.storage.get_all_studies()]
+        """One summary per study, in creation order: trial counts by state and the best value
+        read by SQL (GROUP BY, MIN/MAX), whatever the studies' sizes."""
+        with self._engine.connect() as conn:
+            studies = _sql.study_meta(conn)
+            states = _sql.state_counts(conn)
+            best = _sql.best_values(conn)
+        rows = []
+        for s in studies.values():
+            high, low = best.get(s.study_id, (None, None))
+            value = None if len(s.directions) != 1 else high if s.directions[0] == "maximize" else low
+            rows.append(study_row(s.name, s.directions, s.attrs, states.get(s.study_id, {}), value))
+        return rows
 
-    def study_report(self, name: str) -> StudyReport:
-        """Every trial of study ``name`` with its step scores and the best trial; InputError
-        naming the known studies if there is none by that name."""
-        try:
-            study_id = self.storage.get_study_id_from_name(name)
-        except KeyError as e:
-            known = [s.study_name for s in self.storage.get_all_studies()]
-            listing = ("known studies: " + ", ".join(known)) if known else "it holds no studies yet"
-            raise InputError(f"no study named '{name}' in {self.display_url}; {listing}") from e
-        return build_report(name, self.storage.get_study_directions(study_id),
-                            self.storage.get_study_user_attrs(study_id), self._trials(name), self.scores(name))
+    def study_report(self, name: str, *, offset: int = 0, limit: int | None = None) -> StudyReport:
+        """Study ``name`` with its trials in number order past the first ``offset`` (``limit`` of
+        them, every one if None) and the best trial of the whole study; only the detail of the
+        trials returned is read.
+        InputError naming the known studies if there is none by that name."""
+        with self._engine.connect() as conn:
+            study = self._study(conn, name)
+            trials = optuna_tables()["trials"]
+            total = conn.execute(sa.select(sa.func.count()).where(trials.c.study_id == study.study_id)).scalar()
+            page = _sql.trial_query(study).offset(offset)
+            light = [] if limit == 0 else conn.execute(page if limit is None else page.limit(limit)).all()
+            n = len(study.directions)
+            rows = _sql.trial_rows(conn, study, light, n)
+            best = _sql.best_trial(conn, study)
+            best_row = None
+            if best is not None:
+                best_row = next((r for r in rows if r.number == best[1]), None)
+                if best_row is None:  # not on this page
+                    found = conn.execute(_sql.trial_query(study, best[0])).all()
+                    best_row = _sql.trial_rows(conn, study, found, n)[0]
+        return build_report(name, study.directions, study.attrs, rows, best_row, total=total, offset=offset)
 
-    def _trials(self, name: str) -> list:
-        return self.storage.get_all_trials(self.storage.get_study_id_from_name(name), deepcopy=False)
+    def trials(self, name: str, *, offset: int = 0, limit: int | None = None,
+               batch: int = 1000) -> Iterator[TrialRow]:
+        """The trials of study ``name`` in number order past the first ``offset`` (``limit`` of
+        them, every one if None), their detail read ``batch`` trials at a time: an export of a
+        million trials holds one batch in memory."""
+        with self._engine.connect() as conn:
+            study = self._study(conn, name)
+            query = _sql.trial_query(study).offset(offset)
+            if limit is not None:
+                query = query.limit(limit)
+            result = conn.execute(query, execution_options={"yield_per": batch})
+            for light in result.partitions():
+                yield from _sql.trial_rows(conn, study, light, len(study.directions))
+
+    def labels(self, name: str, *, offset: int = 0, limit: int | None = None,
+               batch: int = 1000) -> tuple[list[str], list[str]]:
+        """The parameter labels and scored-step labels of those trials, each in first-seen order
+        (StudyReport.param_labels and step_labels), read a batch at a time: a CSV's header."""
+        params: dict[str, None] = {}
+        steps: dict[str, None] = {}
+        with self._engine.connect() as conn:
+            study = self._study(conn, name)
+            t = optuna_tables()["trials"]
+            query = (sa.select(t.c.trial_id, t.c.number).where(t.c.study_id == study.study_id)
+                     .order_by(_sql.by_number(t)).offset(offset))
+            result = conn.execute(query if limit is None else query.limit(limit),
+                                  execution_options={"yield_per": batch})
+            for light in result.partitions():
+                found = _sql.trial_params(conn, study.study_id, [r.trial_id for r in light])
+                scores = _sql.step_scores(conn, name, [r.number for r in light])
+                for r in light:
+                    params.update(dict.fromkeys(found.get(r.trial_id, {})))
+                    steps.update(dict.fromkeys(_sql.step_label(s["task_id"], s["map_index"])
+                                               for s in scores.get(r.number, ())))
+        return list(params), list(steps)
+
+    def _study(self, conn: sa.engine.Connection, name: str) -> _sql.StudyMeta:
+        found = _sql.study_meta(conn, name)
+        if found:
+            return next(iter(found.values()))
+        known = [s.name for s in _sql.study_meta(conn).values()]
+        listing = ("known studies: " + ", ".join(known)) if known else "it holds no studies yet"
+        raise InputError(f"no study named '{name}' in {self.display_url}; {listing}")
 
 
 def _create_tables(engine: sa.engine.Engine) -> None:
     try:
-        _metadata.create_all(engine, checkfirst=True)
+        _create(engine)
     except sa.exc.DBAPIError:
         # Two processes opening a new database at once both see no table and both create it;
         # the loser's second look finds the winner's table.
-        _metadata.create_all(engine, checkfirst=True)
+        _create(engine)
+
+
+def _create(engine: sa.engine.Engine) -> None:
+    _metadata.create_all(engine, checkfirst=True)
+    # create_all makes indexes with their table only: a database written before an index was
+    # added gets it here.
+    with engine.connect() as conn:
+        have = {ix["name"] for ix in sa.inspect(conn).get_indexes(scores_table.name)}
+    for index in scores_table.indexes:
+        if index.name not in have:
+            index.create(engine, checkfirst=True)
 
 
 @contextmanager

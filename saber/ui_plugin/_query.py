@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,8 +21,9 @@ from urllib.parse import quote
 import sqlalchemy as sa
 
 from saber.errors import InputError
-from saber.scores._report import PLAIN_SWEEP, StudyRow, json_finite, unscored
-from saber.scores._store import scores_table
+from saber.scores._report import StudyRow, json_finite, unscored
+from saber.scores._sql import (StudyMeta, best_values, state_counts, state_name, step_label, step_labels,
+                               step_scores, study_meta, trial_attrs, trial_params)
 from saber.ui_plugin._compat import optuna_tables
 from saber.ui_plugin._plotdata import Row, importance, parallel
 
@@ -30,8 +31,6 @@ __all__ = ["MAX_LIMIT", "NoStudy", "StoreReader", "airflow_links", "read_only_ur
 
 MAX_LIMIT = 500  # trials in one page: a bigger page is slower to draw than to page through
 _UTC = timezone.utc  # noqa: UP017 (Python 3.10)
-_STUDY_ATTRS = ("saber_workflow", "saber_dag_id", "saber_method", "saber_objective", "saber_created",
-                "saber_sweep", PLAIN_SWEEP[0])
 _TRIAL_ATTRS = ("saber_run_id", "saber_wall_s", "saber_container_s", "saber_error")
 _COLUMNS = ("number", "state", "score", "start", "duration", "container")  # sortable, besides param:/step:
 
@@ -51,14 +50,6 @@ def read_only_url(url: str) -> str | None:
     if not path.is_file():
         return None
     return f"sqlite:///file:{quote(str(path))}?mode=ro&uri=true"
-
-
-@dataclass(frozen=True)
-class _Study:
-    study_id: int
-    name: str
-    directions: list[str]  # "maximize"/"minimize" by objective; none for a plain sweep
-    attrs: dict[str, Any]
 
 
 @dataclass
@@ -89,17 +80,12 @@ class StoreReader:
         conn = self._connect()
         if conn is None:
             return []
-        t = self._t
         with conn:
             if not sa.inspect(conn).has_table("studies"):
                 return []
-            studies = self._study_meta(conn, None)
-            states: dict[int, dict[str, int]] = {}
-            for study_id, state, count in conn.execute(
-                    sa.select(t["trials"].c.study_id, t["trials"].c.state, sa.func.count())
-                    .group_by(t["trials"].c.study_id, t["trials"].c.state)):
-                states.setdefault(study_id, {})[_name(state)] = count
-            best = self._best_values(conn)
+            studies = study_meta(conn)
+            states = state_counts(conn)
+            best = best_values(conn)
             costs = self._costs(conn)
         rows = []
         for s in studies.values():
@@ -131,24 +117,24 @@ class StoreReader:
         with conn:
             study = self._one_study(conn, name)
             light = self._light(conn, study)
-            params = self._params(conn, study.study_id, [r.trial_id for r in light])
-            step_labels = self._step_labels(conn, name)
-            key = self._sort_key(conn, study, light, params, sort, step_labels)
+            params = trial_params(conn, study.study_id, [r.trial_id for r in light], whole_study=True)
+            steps = step_labels(conn, name)
+            key = self._sort_key(conn, study, light, params, sort, steps)
             by_number = sorted(light, key=lambda r: r.number)
             keys = {r.trial_id: _sortable(key(r)) for r in by_number}
             known = [r for r in by_number if keys[r.trial_id] is not None]
             # A stable sort of rows already in number order: ties stay by number either way.
             known.sort(key=lambda r: _rank(keys[r.trial_id]), reverse=order == "desc")
             page = (known + [r for r in by_number if keys[r.trial_id] is None])[offset:offset + limit]
-            attrs = self._trial_attrs(conn, [r.trial_id for r in page], _TRIAL_ATTRS)
-            scores = self._scores(conn, name, [r.number for r in page])
+            attrs = trial_attrs(conn, [r.trial_id for r in page], _TRIAL_ATTRS)
+            scores = step_scores(conn, name, [r.number for r in page])
         objective = _objective_step(study.attrs)
         best = _best(study, light)
         labels = list(dict.fromkeys(label for r in by_number for label in params.get(r.trial_id, {})))
         rows = [_trial_json(r, params.get(r.trial_id, {}), attrs.get(r.trial_id, {}),
                             scores.get(r.number, []), study, objective, airflow_root) for r in page]
         return json_finite({"study": name, "total": len(light), "offset": offset, "limit": limit, "sort": sort,
-                        "order": order, "params": labels, "steps": step_labels, "objective": objective,
+                        "order": order, "params": labels, "steps": steps, "objective": objective,
                         "direction": ",".join(study.directions), "dag_id": study.attrs.get("saber_dag_id"),
                         "best": None if best is None else {"number": best.number, "score": best.value},
                         "trials": rows})
@@ -175,7 +161,7 @@ class StoreReader:
                     .where(trials.c.study_id == study.study_id, trials.c.state == "COMPLETE")):
                 scored.setdefault(trial_id, {})[objective] = value
                 numbers[trial_id] = number
-            params = self._params(conn, study.study_id, list(scored))
+            params = trial_params(conn, study.study_id, list(scored), whole_study=True)
         complete = sorted(scored, key=numbers.__getitem__)
         names = list(dict.fromkeys(p for trial_id in complete for p in params.get(trial_id, {})))
         distinct = {p: {_repr(params[i][p]) for i in complete if p in params.get(i, {})} for p in names}
@@ -227,47 +213,13 @@ class StoreReader:
                 self._engine = sa.create_engine(url, pool_pre_ping=True)
         return self._engine.connect()
 
-    def _study_meta(self, conn: sa.engine.Connection, name: str | None) -> dict[int, _Study]:
-        t = self._t
-        query = sa.select(t["studies"].c.study_id, t["studies"].c.study_name)
-        if name is not None:
-            query = query.where(t["studies"].c.study_name == name)
-        names = dict(conn.execute(query).all())
-        if not names:
-            return {}
-        ids = list(names)
-        attrs: dict[int, dict[str, Any]] = {}
-        ua = t["study_user_attributes"]
-        for study_id, key, value in conn.execute(
-                sa.select(ua.c.study_id, ua.c.key, ua.c.value_json)
-                .where(ua.c.key.in_(_STUDY_ATTRS), *_in(ua.c.study_id, ids, name))):
-            attrs.setdefault(study_id, {})[key] = json.loads(value)
-        directions: dict[int, list[str]] = {}
-        sd = t["study_directions"]
-        for study_id, direction in conn.execute(
-                sa.select(sd.c.study_id, sd.c.direction).where(*_in(sd.c.study_id, ids, name))
-                .order_by(sd.c.study_id, sd.c.objective)):
-            directions.setdefault(study_id, []).append(_name(direction).lower())
-        # A plain sweep's one direction is Optuna's placeholder: it has no objective.
-        return {i: _Study(i, names[i], [] if unscored(attrs.get(i, {})) else directions.get(i, ["minimize"]),
-                          attrs.get(i, {})) for i in ids}
-
-    def _one_study(self, conn: sa.engine.Connection, name: str) -> _Study:
+    def _one_study(self, conn: sa.engine.Connection, name: str) -> StudyMeta:
         if not sa.inspect(conn).has_table("studies"):
             raise NoStudy(f"no study named '{name}'")
-        found = self._study_meta(conn, name)
+        found = study_meta(conn, name)
         if not found:
             raise NoStudy(f"no study named '{name}'")
         return next(iter(found.values()))
-
-    def _best_values(self, conn: sa.engine.Connection) -> dict[int, tuple[float | None, float | None]]:
-        """Per study: the highest and lowest first-objective value of its complete trials."""
-        trials, values = self._t["trials"], self._t["trial_values"]
-        query = (sa.select(trials.c.study_id, sa.func.max(values.c.value), sa.func.min(values.c.value))
-                 .join(values, values.c.trial_id == trials.c.trial_id)
-                 .where(trials.c.state == "COMPLETE", values.c.objective == 0)
-                 .group_by(trials.c.study_id))
-        return {study_id: (high, low) for study_id, high, low in conn.execute(query)}
 
     def _costs(self, conn: sa.engine.Connection) -> dict[int, dict[str, float]]:
         """Per study: wall and container seconds summed over its trials."""
@@ -283,7 +235,7 @@ class StoreReader:
                 sums[key] = sums.get(key, 0.0) + number
         return out
 
-    def _light(self, conn: sa.engine.Connection, study: _Study) -> list[_Light]:
+    def _light(self, conn: sa.engine.Connection, study: StudyMeta) -> list[_Light]:
         trials, values = self._t["trials"], self._t["trial_values"]
         single = len(study.directions) == 1
         query = (sa.select(trials.c.trial_id, trials.c.number, trials.c.state, trials.c.datetime_start,
@@ -292,44 +244,8 @@ class StoreReader:
                  .where(trials.c.study_id == study.study_id))
         # Times stay as Optuna wrote them (naive UTC) until a trial is shown: converting
         # 20,000 of them for 100 rows is a third of a page's time.
-        return [_Light(i, n, _name(state), start, end, value if single else None)
+        return [_Light(i, n, state_name(state), start, end, value if single else None)
                 for i, n, state, start, end, value in conn.execute(query)]
-
-    def _params(self, conn: sa.engine.Connection, study_id: int, trial_ids: Sequence[int]) -> dict[int, dict]:
-        """Parameters as the user wrote them (saber_params), else Optuna's decoded values."""
-        trials, ua, tp = self._t["trials"], self._t["trial_user_attributes"], self._t["trial_params"]
-        out: dict[int, dict[str, Any]] = {}
-        for trial_id, value in conn.execute(
-                sa.select(ua.c.trial_id, ua.c.value_json).join(trials, trials.c.trial_id == ua.c.trial_id)
-                .where(trials.c.study_id == study_id, ua.c.key == "saber_params")):
-            params = json.loads(value)
-            if isinstance(params, dict):
-                out[trial_id] = params
-        # Trials saber did not start (or a study made by Optuna alone) have only Optuna's params.
-        rest = {i for i in trial_ids if i not in out}
-        if rest:
-            from optuna.distributions import json_to_distribution
-
-            for trial_id, name, value, distribution in conn.execute(
-                    sa.select(tp.c.trial_id, tp.c.param_name, tp.c.param_value, tp.c.distribution_json)
-                    .join(trials, trials.c.trial_id == tp.c.trial_id).where(trials.c.study_id == study_id)
-                    .order_by(tp.c.param_id)):  # the order the parameters were suggested in
-                if trial_id in rest:
-                    out.setdefault(trial_id, {})[name] = json_to_distribution(distribution).to_external_repr(value)
-        return out
-
-    def _trial_attrs(self, conn: sa.engine.Connection, trial_ids: Sequence[int],
-                     keys: Iterable[str]) -> dict[int, dict[str, Any]]:
-        ua = self._t["trial_user_attributes"]
-        out: dict[int, dict[str, Any]] = {}
-        if not trial_ids:
-            return out
-        for chunk in _chunks(trial_ids):
-            for trial_id, key, value in conn.execute(
-                    sa.select(ua.c.trial_id, ua.c.key, ua.c.value_json)
-                    .where(ua.c.trial_id.in_(chunk), ua.c.key.in_(tuple(keys)))):
-                out.setdefault(trial_id, {})[key] = json.loads(value)
-        return out
 
     def _study_attr(self, conn: sa.engine.Connection, study_id: int, key: str) -> dict[int, Any]:
         """One user attribute of every trial of a study, by trial id."""
@@ -338,28 +254,7 @@ class StoreReader:
             sa.select(ua.c.trial_id, ua.c.value_json).join(trials, trials.c.trial_id == ua.c.trial_id)
             .where(trials.c.study_id == study_id, ua.c.key == key))}
 
-    def _scores(self, conn: sa.engine.Connection, study: str, numbers: Sequence[int]) -> dict[int, list[Mapping]]:
-        """The step scores of some trials, oldest first (a step scored again keeps its latest)."""
-        if not numbers or not sa.inspect(conn).has_table(scores_table.name):
-            return {}
-        c = scores_table.c
-        out: dict[int, list[Mapping]] = {}
-        for chunk in _chunks(numbers):
-            for row in conn.execute(
-                    sa.select(c.trial_number, c.run_id, c.task_id, c.map_index, c.score)
-                    .where(c.study == study, c.trial_number.in_(chunk)).order_by(c.recorded_at, c.id)):
-                out.setdefault(row.trial_number, []).append(row._mapping)
-        return out
-
-    def _step_labels(self, conn: sa.engine.Connection, study: str) -> list[str]:
-        if not sa.inspect(conn).has_table(scores_table.name):
-            return []
-        c = scores_table.c
-        rows = conn.execute(sa.select(c.task_id, c.map_index).where(c.study == study).distinct()
-                            .order_by(c.task_id, c.map_index))
-        return [_label(task_id, map_index) for task_id, map_index in rows]
-
-    def _sort_key(self, conn: sa.engine.Connection, study: _Study, light: list[_Light],
+    def _sort_key(self, conn: sa.engine.Connection, study: StudyMeta, light: list[_Light],
                   params: dict[int, dict], sort: str, steps: list[str]):
         """A function from a trial's light row to its sort value (None: unknown, sorted last)."""
         if sort == "number":
@@ -382,9 +277,9 @@ class StoreReader:
         if sort.startswith("step:") and sort[len("step:"):] in steps:
             label = sort[len("step:"):]
             by_number = {}
-            for number, rows in self._scores(conn, study.name, [r.number for r in light]).items():
+            for number, rows in step_scores(conn, study.name, [r.number for r in light]).items():
                 for row in rows:
-                    if _label(row["task_id"], row["map_index"]) == label:
+                    if step_label(row["task_id"], row["map_index"]) == label:
                         by_number[number] = row["score"]
             return lambda r: by_number.get(r.number)
         raise InputError(f"cannot sort by '{sort}': give one of {', '.join(_COLUMNS)}, param:NAME or step:LABEL")
@@ -402,7 +297,7 @@ def airflow_links(root: str, dag_id: str | None, run_id: str | None, task_id: st
     return {"run": run, "log": f"{log}/mapped/{map_index}" if map_index >= 0 else log}
 
 
-def _study_json(s: _Study, states: dict[str, int], best: float | None, costs: dict[str, float]) -> dict:
+def _study_json(s: StudyMeta, states: dict[str, int], best: float | None, costs: dict[str, float]) -> dict:
     row = StudyRow(name=s.name, direction=",".join(s.directions), method=s.attrs.get("saber_method"),
                    objective=_objective_step(s.attrs), workflow=s.attrs.get("saber_workflow"),
                    created=s.attrs.get("saber_created"), states=states, best_value=best,
@@ -419,12 +314,12 @@ def _study_json(s: _Study, states: dict[str, int], best: float | None, costs: di
         "wall_s": costs.get("saber_wall_s"), "container_s": costs.get("saber_container_s")})
 
 
-def _trial_json(r: _Light, params: dict, attrs: dict, scores: list[Mapping], study: _Study,
+def _trial_json(r: _Light, params: dict, attrs: dict, scores: list[Mapping], study: StudyMeta,
                 objective: str | None, root: str) -> dict[str, Any]:
     steps: dict[str, float | None] = {}
     scored_task = None
     for row in scores:  # oldest first: the latest score of a step wins
-        label = _label(row["task_id"], row["map_index"])
+        label = step_label(row["task_id"], row["map_index"])
         steps[label] = row["score"]
         if objective in (row["task_id"], label):
             scored_task = row
@@ -440,7 +335,7 @@ def _trial_json(r: _Light, params: dict, attrs: dict, scores: list[Mapping], stu
             "links": links}
 
 
-def _best(study: _Study, light: list[_Light]) -> _Light | None:
+def _best(study: StudyMeta, light: list[_Light]) -> _Light | None:
     """The complete trial with the best value, the earliest on ties; None for several objectives."""
     if len(study.directions) != 1:
         return None
@@ -499,23 +394,3 @@ def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=_UTC) if value.tzinfo is None else value.astimezone(_UTC)
-
-
-def _name(value: Any) -> str:
-    """An Optuna enum column's value (an Enum member, or its name on some drivers)."""
-    return getattr(value, "name", str(value))
-
-
-def _label(task_id: str, map_index: int) -> str:
-    return task_id if map_index < 0 else f"{task_id}[{map_index}]"
-
-
-def _in(column: Any, ids: list[int], name: str | None) -> list[Any]:
-    """No IN clause for the whole list (every study): all rows are wanted anyway."""
-    return [] if name is None else [column.in_(ids)]
-
-
-def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
-    """IN lists short enough for every database's bound-parameter limit."""
-    for start in range(0, len(values), size):
-        yield values[start:start + size]

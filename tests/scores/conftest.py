@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pg_server import create_database
 
+from saber.cli import main
 from saber.scores import ResultsStore
 
 
@@ -29,3 +30,18 @@ def sqlite_url(tmp_path: Path) -> str:
 def store(db_url: str) -> Iterator[ResultsStore]:
     with ResultsStore(db_url) as store:
         yield store
+
+
+@pytest.fixture
+def results(store: ResultsStore, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """Run `saber results ARGS` on ``store``'s database; returns (exit code, stdout, stderr)."""
+    monkeypatch.setenv("SABER_DB", store.url)
+    monkeypatch.setenv("COLUMNS", "250")  # rich would fold the table to 80 columns
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main(["results", *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

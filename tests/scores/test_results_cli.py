@@ -8,25 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
-from results_testing import ERROR, write_plain_sweep, write_study
+from results_testing import ERROR, write_plain_sweep, write_study, write_two_objective_study
 
-from saber.cli import main
 from saber.scores import ResultsStore
-
-
-@pytest.fixture
-def results(store: ResultsStore, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    """Run `saber results ARGS` on ``store``'s database; returns (exit code, stdout, stderr)."""
-    monkeypatch.setenv("SABER_DB", store.url)
-    monkeypatch.setenv("COLUMNS", "250")  # rich would fold the table to 80 columns
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = main(["results", *args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def test_studies_table(store: ResultsStore, results) -> None:
@@ -194,24 +178,6 @@ def test_plots_skipped_with_a_note(store: ResultsStore, results, tmp_path: Path,
     # The pages' shared plotly.js comes with the first page.
     assert sorted(p.name for p in (tmp_path / "plots").glob("*")) == sorted(
         [f"{name}.{ext}" for name in written for ext in ("html", "png")] + (["plotly.min.js"] if written else []))
-
-
-def write_two_objective_study(store: ResultsStore, name: str = "two") -> str:
-    """A study of two objectives (two scored steps, no sampler.objective), as the optimizer
-    writes it: each trial's values are the steps' scores, in the objectives' order."""
-    import optuna
-    from optuna.distributions import FloatDistribution
-
-    study = optuna.create_study(study_name=name, storage=store.storage, directions=["maximize", "maximize"])
-    study.set_user_attr("saber_method", "grid")
-    study.set_user_attr("saber_objective", ["first", "second"])
-    for number, x in enumerate((0.2, 0.5, 0.8)):
-        values = [x, 1 - x]
-        study.add_trial(optuna.trial.create_trial(params={"x": x}, distributions={"x": FloatDistribution(0, 1)},
-                                                  values=values, user_attrs={"saber_params": {"x": x}}))
-        for task, score in zip(("first", "second"), values):
-            store.record_score(study=name, trial_number=number, run_id=f"r{number}", task_id=task, score=score)
-    return name
 
 
 def test_a_study_of_several_objectives(store: ResultsStore, results) -> None:

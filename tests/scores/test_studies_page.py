@@ -12,12 +12,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from results_testing import T0, write_plain_sweep, write_study
+from results_testing import T0, write_big_study, write_plain_sweep, write_study
 
 from saber.scores import ResultsStore
 from saber.ui_plugin import SaberPlugin
 from saber.ui_plugin._app import create_app
-from saber.ui_plugin._compat import optuna_tables, user_dependency
+from saber.ui_plugin._compat import user_dependency
 
 ROOT = Path(__file__).resolve().parents[2]
 XSS = "<img src=x onerror=alert(1)>"
@@ -420,42 +420,6 @@ def test_pages_never_write_the_store(sqlite_url: str) -> None:
 
 
 # -- 10,000 trials ----------------------------------------------------------------------------------
-
-
-def write_big_study(store: ResultsStore, name: str, n: int) -> None:
-    """A study of ``n`` complete trials inserted in one transaction (Optuna's add_trial commits
-    each trial on its own, minutes for 10,000)."""
-    import optuna
-    import sqlalchemy as sa
-    from optuna.distributions import FloatDistribution, distribution_to_json
-
-    study = optuna.create_study(study_name=name, storage=store.storage, direction="maximize")
-    study.set_user_attr("saber_dag_id", "big")
-    study.set_user_attr("saber_objective", "evaluate")
-    study_id = store.storage.get_study_id_from_name(name)
-    t = optuna_tables()
-    dist = distribution_to_json(FloatDistribution(0, 1))
-    start = T0.replace(tzinfo=None)
-    with store.engine.begin() as conn:
-        first = conn.execute(sa.select(sa.func.coalesce(sa.func.max(t["trials"].c.trial_id), 0))).scalar() + 1
-        ids = range(first, first + n)
-        conn.execute(t["trials"].insert(), [
-            {"trial_id": i, "number": k, "study_id": study_id, "state": "COMPLETE",
-             "datetime_start": start + timedelta(seconds=k), "datetime_complete": start + timedelta(seconds=k + 5)}
-            for k, i in enumerate(ids)])
-        conn.execute(t["trial_values"].insert(), [
-            {"trial_id": i, "objective": 0, "value": (k * 7919 % n) / n, "value_type": "FINITE"}
-            for k, i in enumerate(ids)])
-        conn.execute(t["trial_params"].insert(), [
-            {"trial_id": i, "param_name": "x", "param_value": (k * 31 % n) / n, "distribution_json": dist}
-            for k, i in enumerate(ids)])
-        attrs = []
-        for k, i in enumerate(ids):
-            attrs += [{"trial_id": i, "key": "saber_params", "value_json": json.dumps({"x": (k * 31 % n) / n, "k": 3})},
-                      {"trial_id": i, "key": "saber_run_id", "value_json": json.dumps(f"run{k}")},
-                      {"trial_id": i, "key": "saber_wall_s", "value_json": "5.0"},
-                      {"trial_id": i, "key": "saber_container_s", "value_json": "4.0"}]
-        conn.execute(t["trial_user_attributes"].insert(), attrs)
 
 
 @pytest.mark.slow
