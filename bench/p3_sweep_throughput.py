@@ -1,6 +1,6 @@
 """P3: sweep throughput of `saber run` on a 1-second Docker tool: achieved / ideal (goal >= 0.85).
 
-    /opt/saber-venv/bin/python bench/p3_sweep_throughput.py [--points 200] [--bare 10]
+    /opt/saber-venv/bin/python bench/p3_sweep_throughput.py [--points 200] [--bare 10] [--workers N]
 
 Tool: `python3 -c "import time; time.sleep(1)"` in saber/blobs:0.1.0 (network off) with an int
 input `i`, swept over `i: {range: {start: 0, stop: N, step: 1}}`, one DAG run per point.
@@ -63,14 +63,24 @@ def log_phases(logs: Path) -> dict[str, list[float]]:
             "completed -> log end (outputs, XCom)": post}
 
 
+def peak(tis: list[tuple[float, float, float]]) -> int:
+    """The most task instances running at one time."""
+    edges = sorted([(s, 1) for _, s, _ in tis] + [(e, -1) for _, _, e in tis])
+    running = most = 0
+    for _, step in edges:
+        running += step
+        most = max(most, running)
+    return most
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--points", type=int, default=200)
     ap.add_argument("--bare", type=int, default=10, help="bare docker runs for the baseline")
-    ap.add_argument("--workers", type=int, help="saber run --workers (default: the core count)")
+    ap.add_argument("--workers", type=int, help="saber run --workers N (default: none, saber's default)")
     args = ap.parse_args()
     cores = os.cpu_count() or 2
-    workers = args.workers or cores
+    workers = f"--workers {args.workers}" if args.workers else "default workers"
 
     tmp = Path(tempfile.mkdtemp(prefix="saber-bench-p3-"))
     tool = tmp / "sleep1.cwl"
@@ -93,7 +103,7 @@ def main() -> None:
     t0 = time.time()
     with open(log, "w") as f:
         res = subprocess.run([PY, "-m", "saber", "run", str(tool), str(sweep), "--outdir", str(tmp / "out"),
-                              "--workers", str(workers)],
+                              *(["--workers", str(args.workers)] if args.workers else [])],
                              env=env, stdout=f, stderr=subprocess.STDOUT, timeout=900)
     wall = time.time() - t0
     summary = json.loads((tmp / "out" / "summary.json").read_text()) if (tmp / "out" / "summary.json").exists() else {}
@@ -115,7 +125,7 @@ def main() -> None:
     ideal = args.points * 1.0 / cores
     docker_alone = args.points * bare_wall / args.bare  # same rate as the bare baseline
     print(f"P3: {args.points}-point sweep of a 1 s Docker tool ({IMAGE}), {cores} cores, "
-          f"{workers} saber workers")
+          f"saber run with {workers}")
     print(f"{'':<58} {'seconds':>8} {'points/s':>9}")
     print(f"{'ideal (points x 1 s / cores)':<58} {ideal:8.1f} {args.points / ideal:9.3f}")
     print(f"{f'bare docker run, {args.bare} runs {cores} at a time (scaled to {args.points})':<58} "
@@ -128,6 +138,7 @@ def main() -> None:
     print(f"  task instance start->end: median {statistics.median(durs):.2f} s, mean {statistics.mean(durs):.2f} s; "
           f"worker-slot utilisation {busy / (cores * window):.0%} "
           f"(queued->start median {statistics.median(s - q for q, s, _ in tis):.3f} s)")
+    print(f"  tasks running at once: at most {peak(tis)}, mean {busy / window:.1f}")
     for name, xs in phases.items():
         if xs:
             print(f"    {name:<62} median {statistics.median(xs):5.2f} s")

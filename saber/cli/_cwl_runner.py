@@ -25,7 +25,10 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("job", nargs="?", help="job order (YAML/JSON); omit when every input has a default")
     p.add_argument("--outdir", type=Path, default=Path.cwd(), help="where output files go (default: .)")
     p.add_argument("--quiet", action="store_true", help="print only the output object and errors")
-    p.add_argument("--workers", type=int, help="task processes (default: the core count)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="run N tasks at once, fixed (default: as many as the cores, and up to 4 per core "
+                        "while the CPU is measured idle; a step whose ResourceRequirement gives its cores "
+                        "stays within them)")
     p.add_argument("--keep", action="store_true", help="keep the run's throw-away saber home, for debugging")
     p.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error")
 

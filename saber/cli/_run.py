@@ -46,7 +46,11 @@ def add_parser(sub) -> None:
                         "container was killed or whose Docker engine refused it gets one more try; a "
                         "tool's own non-zero exit none); a step's own `saber: {retries: N}` hint wins")
     p.add_argument("--retry-delay", type=float, metavar="S", help="seconds between tries (default 2)")
-    p.add_argument("--workers", type=int, help="task processes (default: the core count; embedded only)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="run N tasks at once, fixed (default: as many as the cores, and up to 4 per core "
+                        "while the CPU is measured idle, for steps that wait on Docker or I/O rather than "
+                        "compute; a step whose ResourceRequirement gives its cores stays within them; "
+                        "embedded only)")
     p.add_argument("--airflow", metavar="URL", default=os.environ.get("SABER_AIRFLOW_URL") or None,
                    help="run on this Airflow deployment through its REST API v2 instead of the embedded "
                         "one ($SABER_AIRFLOW_URL); credentials from $SABER_AIRFLOW_USERNAME and "

@@ -50,6 +50,9 @@ def resources(requirements: list[dict], hints: list[dict]) -> dict:
     queue = saber.get("queue") or ("gpu" if cuda else "default")
     return {
         "cores": cores,
+        # Declared cores bound the step to the machine's; undeclared (CWL's default of 1) it may
+        # also start on idle CPU beyond them (the embedded runner's elastic default).
+        "cores_declared": "coresMin" in rr or "coresMax" in rr,
         "ram_mb": ram,
         "pool_slots": max(1, math.ceil(cores)),
         "gpus": gpus,

@@ -51,6 +51,7 @@ class Output(Link, total=False):
 class Resources(TypedDict):
     pool: str
     pool_slots: int
+    cores_declared: bool
     queue: str
     gpus: int
 

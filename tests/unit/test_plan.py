@@ -213,10 +213,10 @@ def test_inherited_requirement_keeps_its_fields(plan_of: PlanOf) -> None:
 
 
 @pytest.mark.parametrize("task, expected", [
-    pytest.param("plain", {"cores": 1.0, "ram_mb": 512.0, "pool_slots": 1, "gpus": 0,
+    pytest.param("plain", {"cores": 1.0, "cores_declared": False, "ram_mb": 512.0, "pool_slots": 1, "gpus": 0,
                            "queue": "default", "pool": "default_pool", "cuda": None},
                  id="workflow-ramMin"),
-    pytest.param("big", {"cores": 2.5, "ram_mb": 3000.0, "pool_slots": 3, "gpus": 0,
+    pytest.param("big", {"cores": 2.5, "cores_declared": True, "ram_mb": 3000.0, "pool_slots": 3, "gpus": 0,
                          "queue": "default", "pool": "default_pool"}, id="coresMin-ceil"),
     pytest.param("gpu", {"gpus": 2, "queue": "gpu", "pool": "saber_gpu", "pool_slots": 1},
                  id="cuda-hint"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 from saber._phases import mark
 from saber.backends._base import TERMINAL, Capabilities, RunOutcome, RunProgress, RunRequest, RunState
+from saber.backends.embedded._admission import Slots
 from saber.home import SaberHome
 
 __all__ = ["EmbeddedBackend"]
@@ -20,6 +20,7 @@ class EmbeddedBackend:
 
     ``own`` gives the home settings that replace the environment's (a throw-away home);
     ``template_dir`` copies a migrated database from there instead of migrating one;
+    ``workers``: that many tasks at once, fixed; none: elastic beyond the core count (``_admission``);
     ``single_run``: one run only (`saber cwl-runner`), so the pool is sized to the plan;
     ``reaper``: a watchdog cleans up (containers, runs, trials) if this process is killed
     outright (off where the caller has its own: `saber cwl-runner`'s throw-away home).
@@ -31,9 +32,11 @@ class EmbeddedBackend:
                  template_dir: Path | None = None, single_run: bool = False, reaper: bool = True) -> None:
         self.home, self.own, self.template_dir, self.single_run = home, own, template_dir, single_run
         self.reaper: Any = reaper  # True until prepare() starts it
-        self.workers = workers or os.cpu_count() or 2
+        self.slots = Slots.of(workers)
+        # A study's default batch: runs sure of a core each. The elastic slots beyond them depend
+        # on what the tool waits on, and a larger batch makes each round's suggestions less informed.
         self.capabilities = Capabilities(shared_storage=True, stores_secrets=True, needs_dag_sync=False,
-                                         parallel_runs=self.workers)
+                                         parallel_runs=self.slots.cores)
         self._stack = ExitStack()
         self._batches: Any = None
         self._records: Any = None
@@ -71,16 +74,16 @@ class EmbeddedBackend:
             preload_tool(step)
         dag_file = write_dag_file(plan, self.home.dags)
         mark("dag file")
-        workers = self.workers
+        slots = self.slots
         if self.single_run and len(plan["steps"]) == 1 and not plan["steps"][0]["scatter"]:
-            workers = 1  # one task to run: a second worker process would only be forked and set up
+            slots = Slots.of(1)  # one task to run: a second worker process would only be forked and set up
         if self.reaper is True:  # after activate(): it inherits this home's environment
             from saber.backends.embedded._reaper import Reaper
 
             self.reaper = Reaper()
             self._stack.callback(self.reaper.release)
         runner = EmbeddedRunner(dag_file=dag_file, plan_path=dag_file.with_name(f"{plan['dag_id']}.plan.json"),
-                                workers=workers)
+                                slots=slots)
         self._batches = self._stack.enter_context(runner.open())
         self._records = Records(plan, self._batches.session)
         self._plan = plan

@@ -9,11 +9,9 @@ reached through ``_compat`` only.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,18 +19,21 @@ from typing import Any
 
 from saber._phases import mark
 from saber.backends._base import RunProgress, RunRequest
+from saber.backends.embedded._admission import Admission, Hold, Slots
+from saber.backends.embedded._workers import WorkerPools, init_worker
 from saber.errors import SaberError
 
 __all__ = ["EmbeddedRunner", "RunBatches", "container_ids", "gpu_count", "kill_containers"]
 
 
 class EmbeddedRunner:
-    """Drives the runs of one DAG file in this process with ``workers`` task processes."""
+    """Drives the runs of one DAG file in this process, as many tasks at once as ``slots`` allow
+    (default: elastic beyond the core count, see ``_admission``)."""
 
-    def __init__(self, *, dag_file: Path, plan_path: Path, workers: int | None = None) -> None:
+    def __init__(self, *, dag_file: Path, plan_path: Path, slots: Slots | None = None) -> None:
         self.dag_file = dag_file
         self.plan_path = plan_path
-        self.workers = workers or os.cpu_count() or 2
+        self.slots = slots or Slots.of()
         # The GPU pool's slots; GPU steps are refused up front on a machine with too few
         # (EmbeddedBackend.prepare), and each holds its own devices while it runs (_gpus).
         self.gpus = max(gpu_count(), 1)
@@ -42,7 +43,6 @@ class EmbeddedRunner:
         """Sync the DAG and start the worker processes once, for several batches of runs (the
         optimizer's rounds): each batch then costs only its runs, not a DAG sync and a pool."""
         from saber.backends.embedded import _compat
-        from saber.backends.embedded._workers import init_worker
 
         session = _compat.new_session()
         dag = _synced(self.dag_file, self.gpus, session)
@@ -50,8 +50,8 @@ class EmbeddedRunner:
         _compat.warm_execution_api()
         mark("execution api")
         worker_log = _compat.base_log_folder() / "saber-workers.log"  # task logs are separate files
-        pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=init_worker, initargs=(str(self.plan_path), str(worker_log)))
+        pool = WorkerPools(size=self.slots.cores, limit=self.slots.in_flight, initializer=init_worker,
+                           initargs=(str(self.plan_path), str(worker_log)))
         try:
             yield RunBatches(self, dag, session, pool)
         finally:
@@ -102,8 +102,10 @@ def _sync_key(dag_file: Path) -> str:
 class RunBatches:
     """An open runner: one synced DAG, one pool of workers, any number of batches of runs."""
 
-    def __init__(self, runner: EmbeddedRunner, dag, session, pool: ProcessPoolExecutor) -> None:
+    def __init__(self, runner: EmbeddedRunner, dag, session, pool: WorkerPools) -> None:
         self.runner, self.dag, self.session, self.pool = runner, dag, session, pool
+        # One for all batches: its measure of the idle CPU carries from one round to the next.
+        self.admission = Admission(runner.slots, gpus=runner.gpus)
 
     def run(self, requests: list[RunRequest], on_progress: Callable[[list[RunProgress]], None] | None = None,
             max_active_runs: int | None = None) -> dict[str, str]:
@@ -113,8 +115,7 @@ class RunBatches:
         if taken := taken_run_id(self.session, self.dag.dag_id, [r.run_id for r in requests]):
             raise SaberError(f"DAG {self.dag.dag_id} already has a run {taken}: give this sweep another "
                              "--study (or leave it out for a fresh one)")
-        drive = _Drive(self.runner, self.dag, self.session, self.pool, requests,
-                       max_active_runs or self.runner.workers * 2)
+        drive = _Drive(self, requests, max_active_runs or self.runner.slots.in_flight * 2)
         try:
             while drive.waiting or drive.active:
                 drive.start_runs()
@@ -142,15 +143,15 @@ class _Drive:
     """One pass of the loop at a time: start runs, let Airflow decide what is ready, hand ready
     task instances to the workers within the slots they need, wait for one to finish."""
 
-    def __init__(self, runner: EmbeddedRunner, dag, session, pool: ProcessPoolExecutor,
-                 requests: list[RunRequest], max_active: int) -> None:
-        self.runner, self.dag, self.session, self.pool = runner, dag, session, pool
+    def __init__(self, batches: RunBatches, requests: list[RunRequest], max_active: int) -> None:
+        self.dag, self.session, self.pool = batches.dag, batches.session, batches.pool
+        self.admission = batches.admission
         self.waiting = list(requests)
         self.max_active = max_active
         self.active: list[Any] = []
         self.finished: dict[str, str] = {}
         self.progress = {r.run_id: RunProgress(run_id=r.run_id) for r in requests}
-        self.pending: dict[Future, tuple[Any, int, int]] = {}  # future -> (ti key, cores, GPUs held)
+        self.pending: dict[Future, tuple[Any, Hold]] = {}  # future -> (ti key, what it holds)
 
     def start_runs(self) -> None:
         from saber.backends.embedded._compat import create_run
@@ -164,6 +165,7 @@ class _Drive:
         from saber.backends.embedded._compat import ACTIVE_RUN_STATES, SCHEDULED, advance
 
         self.session.expire_all()
+        self.admission.sample()
         for dr in list(self.active):
             tis = advance(dr, self.dag, self.session)
             self.progress[dr.run_id].tasks = _count(tis)
@@ -179,22 +181,20 @@ class _Drive:
 
     def _dispatch(self, ti) -> None:
         """Resource-aware: a task holds pool_slots (its cores, from ResourceRequirement) of the
-        worker slots, a task larger than the machine the whole machine, and its GPUs."""
+        core slots, a task larger than the machine the whole machine, and its GPUs; one whose
+        cores are not declared may also start on idle CPU beyond them (``Admission``)."""
         from saber.backends.embedded._compat import queue
         from saber.backends.embedded._workers import run_workload
 
-        runner = self.runner
         res = (ti.executor_config or {}).get("saber", {})
         # Cores from the plan: a GPU step's pool_slots count GPUs (its pool's slots are GPUs).
-        slots = min(max(int(res.get("pool_slots") or ti.pool_slots or 1), 1), runner.workers)
-        gpus = min(res.get("gpus", 0), runner.gpus)
-        busy = sum(held for _, held, _ in self.pending.values())
-        busy_gpus = sum(held for _, _, held in self.pending.values())
-        if busy + slots > runner.workers or busy_gpus + gpus > runner.gpus:
+        hold = self.admission.admit(cores=int(res.get("pool_slots") or ti.pool_slots or 1), gpus=res.get("gpus", 0),
+                                    declared=bool(res.get("cores_declared")))
+        if hold is None:
             return
         workload = queue(ti, self.session)
         mark("schedule")
-        self.pending[self.pool.submit(run_workload, workload)] = (ti.key, slots, gpus)
+        self.pending[self.pool.submit(run_workload, workload)] = (ti.key, hold)
 
     def wait(self) -> None:
         if not self.pending:
@@ -203,7 +203,8 @@ class _Drive:
             return
         done, _ = wait(list(self.pending), timeout=1.0, return_when=FIRST_COMPLETED)
         for fut in done:
-            key, _, _ = self.pending.pop(fut)
+            key, hold = self.pending.pop(fut)
+            self.admission.release(hold)
             try:
                 fut.result()
             except BrokenProcessPool as e:

@@ -5,13 +5,16 @@ served in-process instead of by an api-server."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from saber._phases import mark
 
-__all__ = ["init_worker", "run_workload"]
+__all__ = ["WorkerPools", "init_worker", "run_workload"]
 
 _client: Any = None
 
@@ -58,3 +61,49 @@ def run_workload(workload) -> int:
     from saber.backends.embedded._compat import supervise
 
     return supervise(workload, _client)
+
+
+class WorkerPools:
+    """Up to ``limit`` worker processes, forked ``size`` at a time as tasks need them.
+
+    A fork-context ProcessPoolExecutor forks all its workers at its first task (CPython
+    gh-90622), and each worker's set-up costs CPU while the first tasks start; the default
+    runner keeps several workers per core, most of which a short workflow never needs. So the
+    workers come in pools of ``size``, a pool forked only when those before it are all busy.
+    """
+
+    def __init__(self, *, size: int, limit: int, initializer: Callable[..., None], initargs: tuple = ()) -> None:
+        self.size, self.limit = size, limit
+        self._init = (initializer, initargs)
+        self._pools: list[tuple[ProcessPoolExecutor, int, set[Future]]] = []  # (pool, its workers, running)
+        self._closed = False
+
+    def submit(self, fn, *args) -> Future:
+        """Run ``fn(*args)`` in an idle worker; the caller keeps at most ``limit`` running."""
+        if self._closed:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        for pool, size, running in self._pools:
+            running.difference_update([f for f in running if f.done()])
+            if len(running) < size:
+                break
+        else:
+            size = min(self.size, self.limit - self.processes)
+            if size < 1:
+                raise RuntimeError(f"more than {self.limit} tasks submitted at once")
+            pool = ProcessPoolExecutor(size, mp_context=multiprocessing.get_context("fork"),
+                                       initializer=self._init[0], initargs=self._init[1])
+            running = set()
+            self._pools.append((pool, size, running))
+        future = pool.submit(fn, *args)
+        running.add(future)
+        return future
+
+    @property
+    def processes(self) -> int:
+        """Worker processes forked so far."""
+        return sum(size for _, size, _ in self._pools)
+
+    def shutdown(self, *, wait: bool, cancel_futures: bool = False) -> None:
+        self._closed = True
+        for pool, _, _ in self._pools:
+            pool.shutdown(wait=wait, cancel_futures=cancel_futures)
