@@ -12,6 +12,7 @@ The throw-away SABER_HOME's database is created before timing (P2 covers a cold 
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import sqlite3
@@ -23,7 +24,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from _common import task_segments, ts
+from _common import stop_warm_servers, task_segments, ts
 
 GOAL = 0.85
 IMAGE = "saber/blobs:0.1.0"
@@ -88,6 +89,7 @@ def main() -> None:
     sweep = tmp / "sweep.yml"
     sweep.write_text(f"i: {{range: {{start: 0, stop: {args.points}, step: 1}}}}\n")
     home = tmp / "home"
+    atexit.register(stop_warm_servers, home)  # the `saber run` below starts one (saber/cli/_warm.py)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     env.update(SABER_HOME=str(home), TMPDIR=str(tmp))
     env.pop("SABER_STORAGE", None)

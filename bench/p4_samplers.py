@@ -199,7 +199,12 @@ def function_mode(seeds: int, tmp: Path) -> None:
 
 def throwaway_home(prefix: str) -> tuple[Path, dict[str, str]]:
     """A temp folder and the environment for `saber run` on a fresh home there (database made)."""
+    import atexit
+
+    from _common import stop_warm_servers
+
     tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(stop_warm_servers, tmp / "home")  # its `saber run`s started one (saber/cli/_warm.py)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     env.update(SABER_HOME=str(tmp / "home"), TMPDIR=str(tmp))
     for key in ("SABER_STORAGE", "SABER_DB"):
