@@ -96,8 +96,9 @@ def _code_stamp() -> list:
     for folder, _, files in os.walk(Path(saber.__file__).parent):
         for name in files:
             if name.endswith(".py"):
-                st = os.stat(os.path.join(folder, name))
-                stamp.append((name, st.st_mtime_ns, st.st_size))
+                path = os.path.join(folder, name)
+                st = os.stat(path)
+                stamp.append((path, st.st_mtime_ns, st.st_size))
     for path in sys.path:  # a venv's packages: their folder changes as packages come and go
         if path.endswith("site-packages") and os.path.isdir(path):
             stamp.append((path, os.stat(path).st_mtime_ns, 0))
@@ -155,7 +156,19 @@ def _relay(sock: socket.socket, argv: list[str]) -> int | None:
         except ProcessLookupError:
             pass
 
+    def suspend(signum: int, _frame) -> None:
+        """Ctrl-Z: stop the child's whole process group (its workers and tasks, as a terminal
+        stops a `saber` process's), then this process; `fg` or `bg` continues both."""
+        if child["pid"] is not None:
+            os.killpg(child["pid"], signal.SIGSTOP)
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)  # stops here until SIGCONT
+        signal.signal(signal.SIGTSTP, suspend)
+        if child["pid"] is not None:
+            os.killpg(child["pid"], signal.SIGCONT)
+
     previous = {s: signal.signal(s, relay) for s in _RELAYED}
+    previous[signal.SIGTSTP] = signal.signal(signal.SIGTSTP, suspend)
     try:
         reader = sock.makefile("rb")
         while True:

@@ -205,6 +205,7 @@ def _child(conn: socket.socket, request: dict, fds: list[int]) -> int:
         os.close(fd)
     if os.isatty(1):  # Python chose stdout's buffering at the server's start, for its log file
         sys.stdout.reconfigure(line_buffering=True)
+    os.setpgid(0, 0)  # its workers and task processes join its group: the caller's Ctrl-Z stops them all
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])

@@ -224,3 +224,65 @@ def test_an_idle_server_exits(warm_env, tmp_path):
         time.sleep(0.3)
     assert not _servers(Path(warm_env["SABER_HOME"]))
     assert "exits (idle 2 s" in (Path(warm_env["SABER_HOME"]) / "warm.log").read_text()
+
+
+@_real
+def test_ctrl_z_stops_the_call_and_fg_continues_it(warm_env, tmp_path):
+    """SIGTSTP to the caller stops the child's whole process group (workers, task processes) and
+    the caller; SIGCONT continues both; the call then ends as usual (here by Ctrl-C)."""
+    _saber("run", str(ECHO), "--job", str(_job(tmp_path)), "--outdir", str(tmp_path / "warmup"), env=warm_env)
+    assert sleepers() == 0
+    proc = subprocess.Popen([sys.executable, "-m", "saber", "run", str(DATA / "cwl" / "sleep.cwl"), "--outdir",
+                             str(tmp_path / "o"), "--study", "warm-ctrl-z"], cwd=ROOT, env=warm_env,
+                            # a job of its own in this session, as a shell starts one: a group with a
+                            # parent outside it is not orphaned, so a stop signal is not discarded
+                            process_group=0, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while sleepers() == 0:
+        assert proc.poll() is None and time.monotonic() < deadline, "the container never started"
+        time.sleep(0.3)
+    # The server and its child (which has the server's command line) are both "servers" here.
+    pids = _servers(Path(warm_env["SABER_HOME"]))
+    (server,) = [pid for pid in pids if _parent(Path(f"/proc/{pid}")) not in pids]
+    (child,) = [pid for pid in pids if _parent(Path(f"/proc/{pid}")) == server]
+    group = [int(p.name) for p in Path("/proc").glob("[0-9]*") if _group(p) == child]
+    assert len(group) >= 2, "the child's workers are not in its process group"
+    os.kill(proc.pid, signal.SIGTSTP)
+    deadline = time.monotonic() + 10
+    while {_state(pid) for pid in [proc.pid, *group]} - {"T", None} and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert {_state(pid) for pid in [proc.pid, *group]} <= {"T", None}, "not everything stopped"
+    os.kill(proc.pid, signal.SIGCONT)
+    deadline = time.monotonic() + 10
+    while "T" in {_state(pid) for pid in [proc.pid, *group]} and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "T" not in {_state(pid) for pid in [proc.pid, *group]}, "not everything continued"
+    os.kill(proc.pid, signal.SIGINT)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, output
+    deadline = time.monotonic() + 60
+    while sleepers() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert sleepers() == 0
+
+
+def _stat(proc: Path) -> list[str] | None:
+    try:
+        return (proc / "stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+
+
+def _parent(proc: Path) -> int | None:
+    fields = _stat(proc)
+    return int(fields[1]) if fields else None
+
+
+def _group(proc: Path) -> int | None:
+    fields = _stat(proc)
+    return int(fields[2]) if fields else None
+
+
+def _state(pid: int) -> str | None:
+    fields = _stat(Path(f"/proc/{pid}"))
+    return fields[0] if fields else None
