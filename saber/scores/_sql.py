@@ -19,13 +19,30 @@ import sqlalchemy as sa
 from saber.scores._compat import optuna_tables
 from saber.scores._report import PLAIN_SWEEP, TrialRow, unscored
 
-__all__ = ["STUDY_ATTRS", "StudyMeta", "best_trial", "best_values", "by_number", "chunks", "finite",
-           "has_table", "state_counts", "state_name", "step_label", "step_labels", "step_scores",
-           "study_meta", "trial_attrs", "trial_params", "trial_query", "trial_rows"]
+__all__ = ["STUDY_ATTRS", "metadata", "scores_table", "StudyMeta", "best_trial", "best_values", "by_number",
+           "chunks", "finite", "has_table", "state_counts", "state_name", "step_label", "step_labels",
+           "step_scores", "study_meta", "trial_attrs", "trial_params", "trial_query", "trial_rows"]
 
 # The study user_attrs a summary shows (what the optimizer writes; see saber.scores._report).
 STUDY_ATTRS = ("saber_workflow", "saber_dag_id", "saber_method", "saber_objective", "saber_created",
                "saber_sweep", PLAIN_SWEEP[0])
+
+
+metadata = sa.MetaData()  # saber's own tables in the results store (created by ResultsStore)
+scores_table = sa.Table(
+    "saber_scores", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("study", sa.String(512), nullable=False, index=True),
+    sa.Column("trial_number", sa.Integer, nullable=False),
+    sa.Column("run_id", sa.String(512), nullable=False),
+    sa.Column("task_id", sa.String(512), nullable=False),
+    sa.Column("map_index", sa.Integer, nullable=False, default=-1),
+    sa.Column("score", sa.Float, nullable=True),  # NULL: the step's output never matched the format
+    sa.Column("fields", sa.Text, nullable=False, default="{}"),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    # A page of trials reads its trials' scores only, whatever the study's size.
+    sa.Index("ix_saber_scores_study_trial", "study", "trial_number"),
+)
 
 
 @dataclass(frozen=True)
@@ -174,8 +191,6 @@ def has_table(conn: sa.engine.Connection, name: str) -> bool:
 
 def step_scores(conn: sa.engine.Connection, study: str, numbers: Sequence[int]) -> dict[int, list[Mapping]]:
     """The step scores of some trials, oldest first (a step scored again keeps its latest)."""
-    from saber.scores._store import scores_table
-
     if not numbers or not has_table(conn, scores_table.name):
         return {}
     c = scores_table.c
@@ -190,8 +205,6 @@ def step_scores(conn: sa.engine.Connection, study: str, numbers: Sequence[int]) 
 
 def step_labels(conn: sa.engine.Connection, study: str) -> list[str]:
     """Every scored step instance of a study, by task and map index."""
-    from saber.scores._store import scores_table
-
     if not has_table(conn, scores_table.name):
         return []
     c = scores_table.c

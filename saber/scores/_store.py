@@ -14,6 +14,8 @@ import sqlalchemy as sa
 
 from saber.errors import InputError, SaberError
 from saber.scores import _sql
+from saber.scores._sql import metadata as _metadata
+from saber.scores._sql import scores_table
 from saber.scores._compat import optuna_tables
 from saber.scores._report import Score, StudyReport, StudyRow, TrialRow, build_report, study_row
 
@@ -32,21 +34,6 @@ _SQLITE_TIMEOUT_S = 30
 
 _UTC = timezone.utc  # noqa: UP017 (datetime.UTC is Python 3.11+; saber supports 3.10)
 
-_metadata = sa.MetaData()
-scores_table = sa.Table(
-    "saber_scores", _metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("study", sa.String(512), nullable=False, index=True),
-    sa.Column("trial_number", sa.Integer, nullable=False),
-    sa.Column("run_id", sa.String(512), nullable=False),
-    sa.Column("task_id", sa.String(512), nullable=False),
-    sa.Column("map_index", sa.Integer, nullable=False, default=-1),
-    sa.Column("score", sa.Float, nullable=True),  # NULL: the step's output never matched the format
-    sa.Column("fields", sa.Text, nullable=False, default="{}"),
-    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-    # A page of trials reads its trials' scores only, whatever the study's size.
-    sa.Index("ix_saber_scores_study_trial", "study", "trial_number"),
-)
 
 
 def results_url(home: SaberHome | None = None) -> str:
